@@ -1,0 +1,754 @@
+package fsm
+
+import "time"
+
+// Config holds the observer's timing assumptions. The zero value is not
+// usable; start from DefaultConfig.
+type Config struct {
+	// MSL is the maximum segment lifetime. TIME-WAIT lasts 2*MSL
+	// (RFC 9293 §3.4.2, MUST-13). Linux holds TIME-WAIT for a fixed 60 s
+	// (TCP_TIMEWAIT_LEN), which is what the default MSL of 30 s gives.
+	MSL time.Duration
+}
+
+// DefaultConfig matches Linux: a 60 s TIME-WAIT.
+func DefaultConfig() Config { return Config{MSL: 30 * time.Second} }
+
+// Transition is one state change of one endpoint.
+type Transition struct {
+	Frame    uint64    // frame that caused it (1-based); for inferred timers, the last frame seen before
+	Time     time.Time // capture time of the cause (for timers: when the timer fired)
+	From, To State
+	Cause    string // constant, human-readable reason
+	Inferred bool   // true when deduced rather than directly shown by a captured segment
+}
+
+// receipt is a captured segment not yet applied to its receiver; see
+// Conn.hold.
+type receipt struct {
+	frame uint64
+	ts    time.Time
+	seg   Segment
+}
+
+// maxHeld bounds the receipts held per endpoint, so a one-sided capture
+// cannot grow memory.
+const maxHeld = 4
+
+// Endpoint is what an observer knows of one side of a connection. Sequence
+// fields use RFC 9293 names (§3.3.1) as seen on the wire: what this endpoint
+// sent (ISS, SndNxt) and what it acknowledged (RcvNxt).
+type Endpoint struct {
+	State   State
+	Initial State // the state before the first transition: CLOSED for an opener, LISTEN for a listener
+
+	ISS    Seq // initial send sequence number; valid iff SynSent
+	SndNxt Seq // highest SEG.SEQ+SEG.LEN sent; valid iff Sent
+	RcvNxt Seq // highest acknowledgment sent; valid iff AckSent
+	FinSeq Seq // sequence number occupied by its FIN; valid iff FinSent
+	Window uint16
+
+	Sent     bool
+	SynSent  bool
+	AckSent  bool
+	FinSent  bool
+	RstSent  bool
+	Passive  bool // reached SYN-RECEIVED from LISTEN (RFC 9293 §3.10.7.4: a reset returns it to LISTEN)
+	SynCount uint16
+	FinCount uint16
+
+	// Options announced in its SYN or SYN-ACK (RFC 9293 §3.7.1, RFC 7323, RFC 2018).
+	HasMSS    bool
+	MSS       uint16
+	HasWScale bool
+	WScale    uint8
+	SACKPerm  bool
+	HasTS     bool
+
+	lastSyn   time.Time
+	synGap    time.Duration // gap between the last two SYN transmissions
+	twSince   time.Time     // when TIME-WAIT was entered
+	twFrame   uint64
+	held      [maxHeld]receipt
+	nheld     uint8
+	ackedFin  bool // this endpoint has acknowledged the peer's FIN
+	ackFinPig bool // ... and did so first in the segment carrying its own FIN
+}
+
+// Conn is one incarnation of a TCP connection as seen by a passive observer:
+// both endpoints' states and timelines. It does no I/O and reads no clock:
+// time arrives with each segment. Not safe for concurrent use.
+type Conn struct {
+	Ep       [2]Endpoint
+	Timeline [2][]Transition
+
+	cfg       Config
+	started   bool
+	Midstream bool // no SYN opened the connection in the capture
+	SimOpen   bool // both sides sent a bare SYN (RFC 9293 §3.5, Figure 7)
+	SimClose  bool // an endpoint passed through CLOSING (§3.6, Figure 13)
+	Refused   bool // the SYN was answered by an acceptable RST
+
+	FirstFin     Dir // which side closed first; valid iff FinSeen
+	FinSeen      bool
+	RstSeen      bool
+	RstBy        Dir   // first RST's sender; valid iff RstSeen
+	RstState     State // the RST sender's state when it sent it
+	RstFrame     uint64
+	rstAfterFins bool
+
+	lastFrame  uint64
+	lastTS     time.Time
+	violations [violationCount]uint32
+}
+
+// NewConn returns a connection with no segments seen.
+func NewConn(cfg Config) *Conn {
+	c := &Conn{}
+	c.Reset(cfg)
+	return c
+}
+
+// Reset makes c a fresh connection, keeping the timeline slices' memory.
+func (c *Conn) Reset(cfg Config) {
+	t0, t1 := c.Timeline[0][:0], c.Timeline[1][:0]
+	*c = Conn{cfg: cfg}
+	c.Timeline[0], c.Timeline[1] = t0, t1
+	c.Ep[DirClient].Initial = StateClosed
+	c.Ep[DirServer].Initial = StateListen
+}
+
+// Result summarizes what one Step did.
+type Result struct {
+	Transitions int       // number of transitions recorded (any endpoint)
+	Violation   Violation // the most notable rule the segment broke, if any
+}
+
+// Step applies one captured segment sent by endpoint d at capture time ts in
+// frame number frame.
+func (c *Conn) Step(frame uint64, ts time.Time, d Dir, s Segment) Result {
+	n0 := len(c.Timeline[0]) + len(c.Timeline[1])
+	var v Violation
+	c.expireTimeWait(ts)
+	if !c.started {
+		c.started = true
+		c.pickup(frame, ts, d, &s)
+	}
+	c.lastFrame, c.lastTS = frame, ts
+
+	// Forbidden flag combinations (RFC 9293 §3.1 gives no meaning to them;
+	// Linux drops SYN+FIN and SYN+RST). They carry no state change.
+	if bad := flagViolation(s.Flags); bad != ViolationNone {
+		c.note(bad)
+		return Result{Violation: bad}
+	}
+
+	snd := &c.Ep[d]
+	// What the sender held back is resolved by what this segment
+	// acknowledges: a held SYN or FIN it acknowledges reached it first.
+	c.resolveHeld(d, frame, ts, &s)
+	v = c.send(d, frame, ts, &s)
+	// The receiver judges s against what the sender had sent before it.
+	if rv := c.deliver(d.Other(), frame, ts, &s); rv != ViolationNone && v == ViolationNone {
+		v = rv
+	}
+	if s.Flags&FlagACK != 0 && (!snd.AckSent || snd.RcvNxt.LessThan(s.Ack)) {
+		snd.RcvNxt, snd.AckSent = s.Ack, true
+	}
+	if end := s.End(); !snd.Sent || snd.SndNxt.LessThan(end) {
+		snd.SndNxt, snd.Sent = end, true
+	}
+	snd.Window = s.Window
+	if v != ViolationNone {
+		c.note(v)
+	}
+	return Result{Transitions: len(c.Timeline[0]) + len(c.Timeline[1]) - n0, Violation: v}
+}
+
+// pickup sets the starting states from the first captured segment. A
+// connection whose first segment is a SYN or SYN-ACK started in the capture;
+// anything else was picked up mid-stream, and both sides are inferred to be
+// ESTABLISHED (an observer-only inference: RFC 9293 has no such arc).
+func (c *Conn) pickup(frame uint64, ts time.Time, d Dir, s *Segment) {
+	if s.Flags&FlagSYN != 0 {
+		return
+	}
+	c.Midstream = true
+	for i := range c.Ep {
+		c.Ep[i].Initial = StateUnknown
+	}
+	if s.Flags&FlagRST != 0 {
+		// A lone RST says nothing of what came before it.
+		return
+	}
+	for i := range c.Ep {
+		c.move(Dir(i), frame, ts, StateEstablished, "connection picked up mid-stream: first captured segment carries no SYN", true)
+	}
+}
+
+// move records a transition of endpoint d.
+func (c *Conn) move(d Dir, frame uint64, ts time.Time, to State, cause string, inferred bool) {
+	e := &c.Ep[d]
+	if e.State == to {
+		return
+	}
+	from := e.State
+	if from == StateUnknown {
+		from = e.Initial
+	}
+	if tl := c.Timeline[d]; len(tl) > 0 && ts.Before(tl[len(tl)-1].Time) {
+		// A held receipt applied late can carry an earlier capture time
+		// than a transition the endpoint made before processing it; keep
+		// the timeline monotonic.
+		ts = tl[len(tl)-1].Time
+	}
+	if c.Timeline[d] == nil {
+		c.Timeline[d] = make([]Transition, 0, 8)
+	}
+	c.Timeline[d] = append(c.Timeline[d], Transition{Frame: frame, Time: ts, From: from, To: to, Cause: cause, Inferred: inferred})
+	e.State = to
+	if to == StateTimeWait {
+		e.twSince, e.twFrame = ts, frame
+	}
+	if to == StateClosing {
+		c.SimClose = true
+	}
+}
+
+// send applies what sending s does to its sender d (RFC 9293 §3.10.1-3.10.4:
+// the user calls OPEN, SEND, CLOSE and ABORT, seen on the wire as SYN, data,
+// FIN and RST).
+func (c *Conn) send(d Dir, frame uint64, ts time.Time, s *Segment) Violation {
+	e := &c.Ep[d]
+	p := &c.Ep[d.Other()]
+	var v Violation
+
+	if s.Flags&FlagRST != 0 {
+		if !c.RstSeen {
+			c.RstSeen, c.RstBy, c.RstState, c.RstFrame = true, d, e.State, frame
+			// A RST after both FINs were acknowledged ends nothing that had
+			// not already ended (Zeek likewise logs FIN-then-RST as SF).
+			c.rstAfterFins = e.FinSent && p.FinSent && e.ackedFin && p.ackedFin
+		}
+		e.RstSent = true
+		if s.Len > 0 {
+			v = ViolationRSTWithData
+		}
+		switch e.State {
+		case StateClosed:
+			return v
+		case StateFinWait2:
+			if s.Flags&FlagACK == 0 && e.nheld > 0 {
+				// RFC 9293 §3.10.7.1: a segment arriving at a CLOSED port is
+				// answered <SEQ=SEG.ACK><CTL=RST>. From FIN-WAIT-2 that means
+				// the orphaned socket timed out (Linux tcp_fin_timeout)
+				// before the peer's segment arrived.
+				c.move(d, frame, ts, StateClosed, "FIN-WAIT-2 timer expired: RST answers the peer's later segment from a closed port", true)
+				return v
+			}
+		case StateUnknown:
+			if e.Initial == StateListen && !e.Sent && p.SynSent && s.Flags&FlagACK != 0 {
+				// A RST+ACK as the first word of a listener-side endpoint is
+				// the §3.10.7.1 reply of a port with no listener.
+				e.Initial = StateClosed
+				c.move(d, frame, ts, StateClosed, "no listener: answered the SYN with RST", true)
+				e.State = StateClosed
+				return v
+			}
+		}
+		c.move(d, frame, ts, StateClosed, "sent RST (abort, RFC 9293 §3.10.5)", false)
+		return v
+	}
+
+	if s.Flags&FlagSYN != 0 {
+		e.SynCount++
+		if !e.lastSyn.IsZero() {
+			e.synGap = ts.Sub(e.lastSyn)
+		}
+		e.lastSyn = ts
+		if e.SynSent && s.Seq != e.ISS {
+			v = ViolationSYNSeqChanged
+		}
+		if !e.SynSent {
+			e.ISS, e.SynSent = s.Seq, true
+			e.HasMSS, e.MSS = s.HasMSS, s.MSS
+			e.HasWScale, e.WScale = s.HasWScale, s.WScale
+			e.SACKPerm, e.HasTS = s.SACKPerm, s.HasTS
+		}
+		if s.Flags&FlagACK == 0 {
+			switch e.State {
+			case StateUnknown, StateClosed:
+				// §3.10.1 OPEN call, active: send SYN, enter SYN-SENT.
+				e.Initial = StateClosed
+				c.move(d, frame, ts, StateSynSent, "sent SYN (active open)", false)
+			case StateListen:
+				c.move(d, frame, ts, StateSynSent, "sent SYN from LISTEN (SEND on a passive connection, §3.10.2)", false)
+			case StateSynSent, StateSynReceived:
+				// Retransmission; a different ISN is flagged above.
+			default:
+				if s.Seq != e.ISS {
+					v = ViolationSYNInWindow
+				}
+			}
+		} else {
+			switch e.State {
+			case StateUnknown, StateListen:
+				// The SYN this answers was not captured.
+				e.Initial = StateListen
+				e.Passive = true
+				c.move(d, frame, ts, StateSynReceived, "sent SYN-ACK: the SYN it answers was not captured", true)
+			case StateSynSent:
+				c.move(d, frame, ts, StateSynReceived, "sent SYN-ACK: the peer's SYN was not captured", true)
+			}
+		}
+	} else if e.State == StateSynSent && s.Flags&FlagACK != 0 {
+		// §3.10.7.3: SYN-SENT leaves only on a SYN. An ACK without SYN from
+		// SYN-SENT means the peer's SYN-ACK reached it but not the capture.
+		c.move(d.Other(), frame, ts, StateSynReceived, "sent a SYN-ACK that was not captured (the peer acknowledges it)", true)
+		c.move(d, frame, ts, StateEstablished, "received a SYN-ACK that was not captured (it acknowledges it)", true)
+	} else if e.State == StateSynReceived && (s.Len > 0 || s.Flags&FlagFIN != 0) {
+		// Data or FIN is sent from SYN-RECEIVED only once the handshake
+		// completed (§3.10.2 queues SEND until ESTABLISHED): the final ACK
+		// was not captured.
+		c.move(d, frame, ts, StateEstablished, "sends data: the handshake's final ACK was not captured", true)
+	}
+
+	if s.Len > 0 && e.FinSent && e.FinSeq.LessThan(s.Seq.Add(s.Len)) {
+		v = ViolationDataAfterFIN
+	}
+	if e.RstSent && e.State == StateClosed && (s.Len > 0 || s.Flags&FlagFIN != 0) {
+		v = ViolationDataAfterRST
+	}
+
+	if s.Flags&FlagFIN != 0 {
+		e.FinCount++
+		fin := s.Seq.Add(s.Len)
+		if s.Flags&FlagSYN != 0 {
+			fin = fin.Add(1)
+		}
+		if e.FinSent && fin != e.FinSeq && v == ViolationNone {
+			v = ViolationFINSeqChanged
+		}
+		first := !e.FinSent
+		if first {
+			e.FinSeq, e.FinSent = fin, true
+			if !c.FinSeen {
+				c.FinSeen, c.FirstFin = true, d
+			}
+			if p.FinSent && s.Flags&FlagACK != 0 && p.FinSeq.LessThan(s.Ack) && !e.ackedFin {
+				// Its own FIN is the first segment to acknowledge the
+				// peer's FIN: the three-way close of §3.6.
+				e.ackedFin, e.ackFinPig = true, true
+			}
+		}
+		switch e.State {
+		case StateEstablished, StateSynReceived:
+			// §3.10.4 CLOSE in ESTABLISHED / SYN-RECEIVED: send FIN, enter FIN-WAIT-1.
+			c.move(d, frame, ts, StateFinWait1, "sent FIN (active close)", false)
+		case StateCloseWait:
+			// §3.10.4 CLOSE in CLOSE-WAIT: send FIN, enter LAST-ACK.
+			c.move(d, frame, ts, StateLastAck, "sent FIN after the peer's FIN (passive close)", false)
+		}
+	}
+	if s.Flags&FlagACK != 0 && p.FinSent && p.FinSeq.LessThan(s.Ack) && !e.ackedFin {
+		e.ackedFin = true
+	}
+	return v
+}
+
+// deliver hands s to its receiver r. SYN and FIN receipts are held until r
+// shows, by what its own next segment acknowledges, whether it processed
+// them before or after sending that segment; this is how crossing SYNs
+// (simultaneous open) and crossing FINs (simultaneous close) are told apart
+// from ordinary opens and closes at a capture point that sits anywhere on
+// the path. Everything else is applied at once unless receipts are already
+// held, to keep the receiver's order.
+func (c *Conn) deliver(r Dir, frame uint64, ts time.Time, s *Segment) Violation {
+	e := &c.Ep[r]
+	if s.Flags&FlagRST != 0 {
+		// Nothing follows a reset: settle what was held, then apply it.
+		c.flushHeld(r)
+		return c.receive(r, frame, ts, s)
+	}
+	if s.Flags&(FlagSYN|FlagFIN) != 0 || e.nheld > 0 {
+		if !c.interesting(r, s) {
+			return ViolationNone
+		}
+		if e.nheld == maxHeld {
+			c.applyHeld(r)
+		}
+		e.held[e.nheld] = receipt{frame: frame, ts: ts, seg: *s}
+		e.nheld++
+		return ViolationNone
+	}
+	if !c.interesting(r, s) {
+		return ViolationNone
+	}
+	return c.receive(r, frame, ts, s)
+}
+
+// interesting reports whether s can change r's state, so that plain data and
+// ACKs on an established connection take no space in the held queue.
+func (c *Conn) interesting(r Dir, s *Segment) bool {
+	if s.Flags&(FlagSYN|FlagFIN|FlagRST) != 0 {
+		if e := &c.Ep[r]; e.nheld > 0 && s.Flags&FlagRST == 0 {
+			// A retransmitted SYN or FIN already held adds nothing.
+			last := &e.held[e.nheld-1].seg
+			if last.Flags == s.Flags && last.Seq == s.Seq && last.Len == s.Len {
+				return false
+			}
+		}
+		return true
+	}
+	switch c.Ep[r].State {
+	case StateSynReceived, StateFinWait1, StateClosing, StateLastAck, StateUnknown, StateListen:
+		return s.Flags&FlagACK != 0
+	}
+	return false
+}
+
+// resolveHeld applies, in order, the receipts held for d that d's segment s
+// acknowledges: d processed them before sending s. It stops at the first one
+// s does not acknowledge, which stays held.
+func (c *Conn) resolveHeld(d Dir, frame uint64, ts time.Time, s *Segment) {
+	e := &c.Ep[d]
+	for e.nheld > 0 {
+		h := &e.held[0]
+		if h.seg.Flags&(FlagSYN|FlagFIN) != 0 {
+			if s.Flags&FlagACK == 0 || s.Ack.LessThan(h.seg.End()) {
+				if s.Flags&FlagRST != 0 && s.Flags&FlagACK != 0 && h.seg.Flags&FlagSYN != 0 && e.State == StateUnknown && !e.Sent {
+					// Refused: RST+ACK whose ACK does not cover the SYN is
+					// handled as a plain RST by send.
+					return
+				}
+				return
+			}
+			if s.Flags&FlagRST != 0 && h.seg.Flags&FlagSYN != 0 && h.seg.Flags&FlagACK == 0 && e.State == StateUnknown && !e.Sent {
+				// §3.10.7.1: a SYN to a port with no listener is answered
+				// <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. The endpoint was
+				// CLOSED all along; the SYN changed nothing.
+				e.Initial = StateClosed
+				e.State = StateClosed
+				c.dropHeld(d)
+				continue
+			}
+		}
+		c.applyHeld(d)
+	}
+}
+
+// applyHeld applies the oldest held receipt of d.
+func (c *Conn) applyHeld(d Dir) {
+	e := &c.Ep[d]
+	h := e.held[0]
+	c.dropHeld(d)
+	c.receive(d, h.frame, h.ts, &h.seg)
+}
+
+func (c *Conn) dropHeld(d Dir) {
+	e := &c.Ep[d]
+	copy(e.held[:], e.held[1:e.nheld])
+	e.nheld--
+	e.held[e.nheld] = receipt{}
+}
+
+// flushHeld applies every receipt held for d, oldest first.
+func (c *Conn) flushHeld(d Dir) {
+	for c.Ep[d].nheld > 0 {
+		c.applyHeld(d)
+	}
+}
+
+// receive applies segment s, sent by the peer, to endpoint r, following the
+// segment-arrival rules of RFC 9293 §3.10.7 in their order: RST, SYN, ACK,
+// FIN. The observer cannot run the receiver's sequence check exactly, so
+// acceptability is judged from what both sides were seen to send.
+func (c *Conn) receive(r Dir, frame uint64, ts time.Time, s *Segment) Violation {
+	e := &c.Ep[r]
+	p := &c.Ep[r.Other()]
+
+	if s.Flags&FlagRST != 0 {
+		return c.receiveRST(r, frame, ts, s)
+	}
+
+	if s.Flags&FlagSYN != 0 {
+		if s.Flags&FlagACK == 0 {
+			switch e.State {
+			case StateUnknown, StateListen:
+				// §3.10.7.2 LISTEN, third: a SYN moves a listener to SYN-RECEIVED.
+				e.Initial = StateListen
+				e.Passive = true
+				c.move(r, frame, ts, StateSynReceived, "received SYN (passive open)", false)
+			case StateSynSent:
+				// §3.10.7.3 SYN-SENT, fourth: a SYN without ACK is a
+				// simultaneous open; enter SYN-RECEIVED.
+				c.SimOpen = true
+				c.move(r, frame, ts, StateSynReceived, "received SYN while in SYN-SENT (simultaneous open)", false)
+			}
+			return ViolationNone
+		}
+		switch e.State {
+		case StateUnknown, StateClosed:
+			if e.State == StateClosed && e.SynSent {
+				return ViolationNone
+			}
+			// The SYN this SYN-ACK answers was not captured.
+			e.Initial = StateClosed
+			c.move(r, frame, ts, StateSynSent, "sent SYN that was not captured (a SYN-ACK answers it)", true)
+			e.ISS, e.SynSent = s.Ack-1, true
+			fallthrough
+		case StateSynSent, StateSynReceived:
+			if e.SynSent && s.Ack != e.ISS.Add(1) {
+				// §3.10.7.3: "If SND.UNA < SEG.ACK =< SND.NXT, then the ACK
+				// is acceptable"; otherwise the SYN-ACK is answered by RST.
+				return ViolationSYNACKWrongAck
+			}
+			cause := "received SYN-ACK acknowledging its SYN"
+			if e.State == StateSynReceived {
+				cause = "received SYN-ACK acknowledging its SYN (simultaneous open)"
+			}
+			c.move(r, frame, ts, StateEstablished, cause, false)
+		}
+		return ViolationNone
+	}
+
+	if s.Flags&FlagACK != 0 {
+		switch e.State {
+		case StateSynReceived:
+			// §3.10.7.4 fifth, SYN-RECEIVED: an acceptable ACK enters ESTABLISHED.
+			if !e.SynSent || e.ISS.LessThan(s.Ack) {
+				c.move(r, frame, ts, StateEstablished, "received ACK of its SYN (handshake complete)", false)
+			}
+		case StateUnknown, StateListen:
+			if p.State.Synchronized() {
+				c.move(r, frame, ts, StateEstablished, "peer is established: the handshake was not captured", true)
+			}
+		}
+		if e.FinSent && e.FinSeq.LessThan(s.Ack) {
+			switch e.State {
+			case StateFinWait1:
+				// §3.10.7.4 fifth, FIN-WAIT-1: "if the FIN segment is now
+				// acknowledged, then enter FIN-WAIT-2 and continue processing".
+				c.move(r, frame, ts, StateFinWait2, "received ACK of its FIN", false)
+			case StateClosing:
+				// §3.10.7.4 fifth, CLOSING: ACK of our FIN enters TIME-WAIT.
+				c.move(r, frame, ts, StateTimeWait, "received ACK of its FIN after both FINs crossed", false)
+			case StateLastAck:
+				// §3.10.7.4 fifth, LAST-ACK: ACK of our FIN: delete the TCB, CLOSED.
+				c.move(r, frame, ts, StateClosed, "received ACK of its FIN (last ACK)", false)
+			}
+		}
+	}
+
+	if s.Flags&FlagFIN != 0 {
+		// §3.10.7.4 eighth, check the FIN bit.
+		switch e.State {
+		case StateSynReceived, StateEstablished:
+			c.move(r, frame, ts, StateCloseWait, "received FIN (peer closed its side)", false)
+		case StateFinWait1:
+			c.move(r, frame, ts, StateClosing, "received FIN before the ACK of its own FIN (simultaneous close)", false)
+		case StateFinWait2:
+			c.move(r, frame, ts, StateTimeWait, "received FIN after its own FIN was acknowledged", false)
+		}
+	}
+	return ViolationNone
+}
+
+// receiveRST applies a reset to endpoint r (RFC 9293 §3.10.7.3-4, with the
+// RFC 5961 §3.2 refinement Linux implements: only a RST whose sequence number
+// is exactly RCV.NXT resets a synchronized connection; one merely in the
+// window draws a challenge ACK).
+func (c *Conn) receiveRST(r Dir, frame uint64, ts time.Time, s *Segment) Violation {
+	e := &c.Ep[r]
+	p := &c.Ep[r.Other()]
+	switch e.State {
+	case StateUnknown, StateListen, StateClosed:
+		// §3.10.7.2: "An incoming RST should be ignored" in LISTEN.
+		return ViolationNone
+	case StateSynSent:
+		// §3.10.7.3: acceptable only if it acknowledges the SYN.
+		if s.Flags&FlagACK != 0 && s.Ack == e.ISS.Add(1) {
+			c.Refused = !p.Sent || p.State == StateClosed
+			c.move(r, frame, ts, StateClosed, "received RST acknowledging its SYN (connection refused)", false)
+			return ViolationNone
+		}
+		return ViolationRSTInvalidToSYN
+	case StateSynReceived:
+		if e.Passive {
+			// §3.10.7.4 first, SYN-RECEIVED: a connection from a passive
+			// OPEN returns to LISTEN.
+			c.move(r, frame, ts, StateListen, "received RST during the handshake: back to LISTEN", false)
+		} else {
+			c.move(r, frame, ts, StateClosed, "received RST during the handshake (connection refused)", false)
+		}
+		return ViolationNone
+	}
+	// Synchronized states (and TIME-WAIT). The receiver's RCV.NXT is
+	// estimated by what it last acknowledged and what the sender had sent.
+	exact := (!e.AckSent && !p.Sent) || (e.AckSent && s.Seq == e.RcvNxt) || (p.Sent && s.Seq == p.SndNxt)
+	if !exact && e.AckSent && s.Seq.LessThan(e.RcvNxt) && p.Sent && s.Seq.LessThanEq(p.SndNxt) && e.RcvNxt.LessThanEq(p.SndNxt) {
+		exact = true // ambiguous after capture loss: the sender's view wins
+	}
+	if !exact {
+		if e.AckSent && s.Seq.InWindow(e.RcvNxt, c.window(r)) {
+			return ViolationRSTInWindow
+		}
+		return ViolationRSTOutOfWindow
+	}
+	if e.State == StateTimeWait {
+		// RFC 1337 hazard H3: Linux (tcp_rfc1337=0) lets a RST end TIME-WAIT.
+		c.move(r, frame, ts, StateClosed, "received RST in TIME-WAIT (TIME-WAIT assassination, RFC 1337)", false)
+		return ViolationTimeWaitAssassination
+	}
+	c.move(r, frame, ts, StateClosed, "received RST (connection reset by peer)", false)
+	return ViolationNone
+}
+
+// window returns r's receive window in bytes, scaled per RFC 7323 §2.2 only
+// when both SYNs carried the window-scale option.
+func (c *Conn) window(r Dir) uint32 {
+	e := &c.Ep[r]
+	w := uint32(e.Window)
+	if e.HasWScale && c.Ep[r.Other()].HasWScale {
+		sh := e.WScale
+		if sh > 14 {
+			sh = 14 // RFC 7323 §2.3: larger shifts are treated as 14
+		}
+		w <<= sh
+	}
+	if w == 0 {
+		w = 1
+	}
+	return w
+}
+
+// expireTimeWait moves endpoints whose 2MSL timer has run out by ts to CLOSED
+// (RFC 9293 §3.10.8, time-wait timeout). Observer-only: the timer is silent
+// on the wire, so the transition is inferred.
+func (c *Conn) expireTimeWait(ts time.Time) {
+	for d := range c.Ep {
+		e := &c.Ep[d]
+		if e.State == StateTimeWait && !ts.Before(e.twSince.Add(2*c.cfg.MSL)) {
+			c.move(Dir(d), e.twFrame, e.twSince.Add(2*c.cfg.MSL), StateClosed, "TIME-WAIT 2MSL timer expired", true)
+		}
+	}
+}
+
+// Settle applies everything held for both endpoints, as of the end of the
+// capture or before the flow table decides on a new incarnation.
+func (c *Conn) Settle() {
+	c.flushHeld(DirClient)
+	c.flushHeld(DirServer)
+}
+
+// Finish closes the books at end of capture (or eviction) at capture time
+// now: held receipts are applied, expired TIME-WAIT timers fire, and an
+// opener whose SYN retransmissions stopped long before the end is inferred to
+// have given up.
+func (c *Conn) Finish(now time.Time) {
+	for d := range c.Ep {
+		e := &c.Ep[d]
+		for e.nheld > 0 && !e.Sent && e.held[0].seg.Flags&(FlagSYN|FlagACK) == FlagSYN {
+			// A SYN its target never answered is no evidence that it
+			// arrived: the target's state stays unknown.
+			c.dropHeld(Dir(d))
+		}
+	}
+	c.Settle()
+	c.expireTimeWait(now)
+	for d := range c.Ep {
+		e := &c.Ep[d]
+		if e.State != StateSynSent || e.lastSyn.IsZero() {
+			continue
+		}
+		// Linux doubles the SYN retransmission timeout from 1 s
+		// (RFC 6298 §5.5 backoff). No retransmission for twice the next
+		// expected interval means connect() was abandoned.
+		next := 2 * e.synGap
+		if next < time.Second {
+			next = time.Second
+		}
+		if now.Sub(e.lastSyn) > 2*next {
+			c.move(Dir(d), c.lastFrame, e.lastSyn.Add(next), StateClosed, "SYN retransmissions stopped: connection attempt abandoned", true)
+		}
+	}
+}
+
+// Reusable reports whether a new SYN from d with sequence number seq at time
+// ts starts a new incarnation of the 4-tuple rather than belonging to this
+// one. RFC 9293 §3.6.1 (MAY-2) lets a TIME-WAIT endpoint accept a new SYN;
+// a closed connection is simply gone. An unanswered attempt followed by a SYN
+// with a different ISN is a new connect().
+func (c *Conn) Reusable(d Dir, seq Seq, ts time.Time, idle time.Duration) bool {
+	c.Settle()
+	c.expireTimeWait(ts)
+	e := &c.Ep[d]
+	if e.SynSent && e.ISS == seq && d == DirClient {
+		return false // a retransmission
+	}
+	done := func(s State) bool {
+		return s == StateClosed || s == StateTimeWait || s == StateUnknown || s == StateListen
+	}
+	if done(c.Ep[0].State) && done(c.Ep[1].State) {
+		return true
+	}
+	if c.Ep[DirClient].State == StateSynSent || c.Ep[DirServer].State == StateSynReceived && !c.Ep[DirClient].State.Synchronized() {
+		return e.SynSent && e.ISS != seq
+	}
+	// A SYN inside a synchronized connection is answered by a challenge ACK
+	// (RFC 5961 §4); only a long silence makes it a new connection.
+	return ts.Sub(c.lastTS) > idle
+}
+
+// EndForReuse closes the books on this incarnation because a new SYN in
+// frame reuses the 4-tuple at ts: an endpoint still in TIME-WAIT leaves it
+// (Linux tcp_timewait_state_process accepts the SYN and kills the
+// TIME-WAIT socket).
+func (c *Conn) EndForReuse(frame uint64, ts time.Time) {
+	c.Finish(ts)
+	for d := range c.Ep {
+		if c.Ep[d].State == StateTimeWait {
+			c.move(Dir(d), frame, ts, StateClosed, "TIME-WAIT ended: a new SYN reuses the 4-tuple", false)
+		}
+	}
+}
+
+// LastSeen returns the capture time of the last segment stepped.
+func (c *Conn) LastSeen() time.Time { return c.lastTS }
+
+// Violations returns how many times each violation occurred.
+func (c *Conn) Violations() [violationCount]uint32 { return c.violations }
+
+func (c *Conn) note(v Violation) {
+	if v != ViolationNone && int(v) < len(c.violations) && c.violations[v] < ^uint32(0) {
+		c.violations[v]++
+	}
+}
+
+// EffectiveMSS is the smaller of the two announced MSS values (RFC 9293
+// §3.7.1); a side that announced none is taken at the RFC default (536 for
+// IPv4, 1220 for IPv6, MUST-15). It is 0 when no SYN was seen.
+func (c *Conn) EffectiveMSS(ipv6 bool) uint16 {
+	a, b := c.Ep[0], c.Ep[1]
+	if !a.SynSent && !b.SynSent {
+		return 0
+	}
+	def := uint16(536)
+	if ipv6 {
+		def = 1220
+	}
+	m := func(e Endpoint) uint16 {
+		if !e.SynSent {
+			return 0xffff
+		}
+		if e.HasMSS {
+			return e.MSS
+		}
+		return def
+	}
+	x, y := m(a), m(b)
+	if y < x {
+		x = y
+	}
+	return x
+}

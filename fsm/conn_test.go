@@ -1,0 +1,410 @@
+package fsm_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tcptrace/tcptrace/fsm"
+)
+
+// seg is one scripted segment: who sends it, flags, seq, ack, payload length,
+// and the time offset in milliseconds.
+type seg struct {
+	d        fsm.Dir
+	flags    fsm.Flags
+	seq, ack uint32
+	n        uint32
+	ms       int
+}
+
+const (
+	C = fsm.DirClient
+	S = fsm.DirServer
+
+	syn    = fsm.FlagSYN
+	synack = fsm.FlagSYN | fsm.FlagACK
+	ack    = fsm.FlagACK
+	fin    = fsm.FlagFIN | fsm.FlagACK
+	rst    = fsm.FlagRST
+	rstack = fsm.FlagRST | fsm.FlagACK
+)
+
+var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+
+func run(script []seg, end time.Duration) *fsm.Conn {
+	c := fsm.NewConn(fsm.DefaultConfig())
+	for i, s := range script {
+		c.Step(uint64(i+1), t0.Add(time.Duration(s.ms)*time.Millisecond), s.d, fsm.Segment{Seq: fsm.Seq(s.seq), Ack: fsm.Seq(s.ack), Flags: s.flags, Len: s.n, Window: 1000})
+	}
+	c.Finish(t0.Add(end))
+	return c
+}
+
+// states renders an endpoint's path as "CLOSED SYN-SENT ESTABLISHED".
+func states(c *fsm.Conn, d fsm.Dir) string {
+	tl := c.Timeline[d]
+	if len(tl) == 0 {
+		return c.Ep[d].State.String()
+	}
+	out := []string{tl[0].From.String()}
+	for _, t := range tl {
+		out = append(out, t.To.String())
+	}
+	return strings.Join(out, " ")
+}
+
+// The client opens 100, the server 300 (RFC 9293 Figure 6 numbering).
+var handshake = []seg{
+	{C, syn, 100, 0, 0, 0},
+	{S, synack, 300, 101, 0, 10},
+	{C, ack, 101, 301, 0, 20},
+	{C, ack | fsm.FlagPSH, 101, 301, 10, 21},
+	{S, ack, 301, 111, 0, 30},
+}
+
+func cat(parts ...[]seg) []seg {
+	var out []seg
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+func TestConnScenarios(t *testing.T) {
+	tests := []struct {
+		name           string
+		script         []seg
+		end            time.Duration
+		client, server string
+		hs             fsm.Handshake
+		close          fsm.Close
+	}{
+		{"four_way_close", cat(handshake, []seg{
+			{C, fin, 111, 301, 0, 40},
+			{S, ack, 301, 112, 0, 50},
+			{S, fin, 301, 112, 0, 60},
+			{C, ack, 112, 302, 0, 70},
+		}), time.Second,
+			"CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 FIN-WAIT-2 TIME-WAIT",
+			"LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED",
+			fsm.HandshakeThreeWay, fsm.CloseFourWay},
+		{"three_way_close", cat(handshake, []seg{
+			{C, fin, 111, 301, 0, 40},
+			{S, fin, 301, 112, 0, 50},
+			{C, ack, 112, 302, 0, 60},
+		}), time.Second,
+			"CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 FIN-WAIT-2 TIME-WAIT",
+			"LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED",
+			fsm.HandshakeThreeWay, fsm.CloseThreeWay},
+		{"time_wait_expires_after_2msl", cat(handshake, []seg{
+			{C, fin, 111, 301, 0, 40},
+			{S, fin, 301, 112, 0, 50},
+			{C, ack, 112, 302, 0, 60},
+		}), 61 * time.Second,
+			"CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 FIN-WAIT-2 TIME-WAIT CLOSED",
+			"LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED",
+			fsm.HandshakeThreeWay, fsm.CloseThreeWay},
+		{"simultaneous_close", cat(handshake, []seg{
+			{C, fin, 111, 301, 0, 40},
+			{S, fin, 301, 111, 0, 41}, // does not ack the client's FIN: crossed
+			{C, ack, 112, 302, 0, 50},
+			{S, ack, 302, 112, 0, 51},
+		}), time.Second,
+			"CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 CLOSING TIME-WAIT",
+			"LISTEN SYN-RECEIVED ESTABLISHED FIN-WAIT-1 CLOSING TIME-WAIT",
+			fsm.HandshakeThreeWay, fsm.CloseSimultaneous},
+		{"simultaneous_open", []seg{
+			{C, syn, 100, 0, 0, 0},
+			{S, syn, 300, 0, 0, 1},
+			{C, synack, 100, 301, 0, 10},
+			{S, synack, 300, 101, 0, 11},
+			{C, ack, 101, 301, 0, 20},
+		}, time.Second,
+			"CLOSED SYN-SENT SYN-RECEIVED ESTABLISHED",
+			"CLOSED SYN-SENT SYN-RECEIVED ESTABLISHED",
+			fsm.HandshakeSimultaneous, fsm.CloseOpen},
+		{"refused", []seg{
+			{C, syn, 100, 0, 0, 0},
+			{S, rstack, 0, 101, 0, 1},
+		}, time.Second,
+			"CLOSED SYN-SENT CLOSED", "CLOSED",
+			fsm.HandshakeIncomplete, fsm.CloseRefused},
+		{"unanswered_pending", []seg{
+			{C, syn, 100, 0, 0, 0},
+			{C, syn, 100, 0, 0, 1000},
+			{C, syn, 100, 0, 0, 3000},
+		}, 4 * time.Second,
+			"CLOSED SYN-SENT", "UNKNOWN",
+			fsm.HandshakeIncomplete, fsm.CloseUnanswered},
+		{"unanswered_abandoned", []seg{
+			{C, syn, 100, 0, 0, 0},
+			{C, syn, 100, 0, 0, 1000},
+		}, 30 * time.Second,
+			"CLOSED SYN-SENT CLOSED", "UNKNOWN",
+			fsm.HandshakeIncomplete, fsm.CloseUnanswered},
+		{"reset_established_by_client", cat(handshake, []seg{
+			{C, rstack, 111, 301, 0, 40},
+		}), time.Second,
+			"CLOSED SYN-SENT ESTABLISHED CLOSED",
+			"LISTEN SYN-RECEIVED ESTABLISHED CLOSED",
+			fsm.HandshakeThreeWay, fsm.CloseReset},
+		{"rst_out_of_window_ignored", cat(handshake, []seg{
+			{C, rst, 111 + 1<<30, 0, 0, 40},
+		}), time.Second,
+			"CLOSED SYN-SENT ESTABLISHED CLOSED",
+			"LISTEN SYN-RECEIVED ESTABLISHED",
+			fsm.HandshakeThreeWay, fsm.CloseReset},
+		{"reset_in_syn_received_returns_to_listen", []seg{
+			{C, syn, 100, 0, 0, 0},
+			{S, synack, 300, 101, 0, 1},
+			{C, rst, 101, 0, 0, 2},
+		}, time.Second,
+			// A bare RST at SEG.ACK is the §3.10.7.1 reply of a closed
+			// port: the opener had given up before the SYN-ACK arrived.
+			"CLOSED SYN-SENT CLOSED",
+			"LISTEN SYN-RECEIVED LISTEN",
+			fsm.HandshakeIncomplete, fsm.CloseReset},
+		{"half_open", []seg{
+			{C, syn, 100, 0, 0, 0},
+			{S, synack, 300, 101, 0, 1},
+			{S, synack, 300, 101, 0, 1000},
+		}, 2 * time.Second,
+			"CLOSED SYN-SENT ESTABLISHED",
+			"LISTEN SYN-RECEIVED",
+			fsm.HandshakePartial, fsm.CloseOpen},
+		{"half_close_with_data", cat(handshake, []seg{
+			{C, fin, 111, 301, 0, 40},
+			{S, ack, 301, 112, 0, 41},
+			{S, ack, 301, 112, 1000, 50},
+			{C, ack, 112, 1301, 0, 51},
+			{S, ack, 1301, 112, 1000, 60},
+		}), time.Second,
+			"CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 FIN-WAIT-2",
+			"LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT",
+			fsm.HandshakeThreeWay, fsm.CloseHalfClosed},
+		{"fin_wait_2_timeout_rst", cat(handshake, []seg{
+			{C, fin, 111, 301, 0, 40},
+			{S, ack, 301, 112, 0, 41},
+			{S, fin, 301, 112, 0, 6000},
+			{C, rst, 112, 0, 0, 6001},
+		}), 7 * time.Second,
+			"CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 FIN-WAIT-2 CLOSED",
+			"LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED",
+			fsm.HandshakeThreeWay, fsm.CloseReset},
+		{"retransmitted_syn_and_fin_move_once", []seg{
+			{C, syn, 100, 0, 0, 0},
+			{C, syn, 100, 0, 0, 1000},
+			{S, synack, 300, 101, 0, 1001},
+			{S, synack, 300, 101, 0, 2000},
+			{C, ack, 101, 301, 0, 2001},
+			{C, fin, 101, 301, 0, 2100},
+			{C, fin, 101, 301, 0, 2400},
+			{S, ack, 301, 102, 0, 2401},
+			{S, fin, 301, 102, 0, 2500},
+			{C, ack, 102, 302, 0, 2501},
+		}, 3 * time.Second,
+			"CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 FIN-WAIT-2 TIME-WAIT",
+			"LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED",
+			fsm.HandshakeThreeWay, fsm.CloseFourWay},
+		{"midstream", []seg{
+			{C, ack, 5000, 9000, 100, 0},
+			{S, ack, 9000, 5100, 0, 1},
+			{S, fin, 9000, 5100, 0, 2},
+			{C, fin, 5100, 9001, 0, 3},
+			{S, ack, 9001, 5101, 0, 4},
+		}, time.Second,
+			"UNKNOWN ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED",
+			"UNKNOWN ESTABLISHED FIN-WAIT-1 FIN-WAIT-2 TIME-WAIT",
+			fsm.HandshakeMidstream, fsm.CloseThreeWay},
+		{"syn_not_captured", []seg{
+			{S, synack, 300, 101, 0, 1},
+			{C, ack, 101, 301, 0, 2},
+		}, time.Second,
+			"CLOSED SYN-SENT ESTABLISHED",
+			"LISTEN SYN-RECEIVED ESTABLISHED",
+			fsm.HandshakePartial, fsm.CloseOpen},
+		{"final_handshake_ack_not_captured", []seg{
+			{C, syn, 100, 0, 0, 0},
+			{S, synack, 300, 101, 0, 1},
+			{S, ack | fsm.FlagPSH, 301, 101, 20, 3},
+		}, time.Second,
+			"CLOSED SYN-SENT ESTABLISHED",
+			"LISTEN SYN-RECEIVED ESTABLISHED",
+			fsm.HandshakePartial, fsm.CloseOpen},
+		{"synack_not_captured", []seg{
+			{C, syn, 100, 0, 0, 0},
+			{C, ack, 101, 301, 0, 2},
+			{S, ack, 301, 101, 10, 3},
+		}, time.Second,
+			"CLOSED SYN-SENT ESTABLISHED",
+			"LISTEN SYN-RECEIVED ESTABLISHED",
+			fsm.HandshakePartial, fsm.CloseOpen},
+		{"lone_rst", []seg{
+			{C, rstack, 5, 7, 0, 0},
+		}, time.Second,
+			"UNKNOWN CLOSED", "UNKNOWN",
+			fsm.HandshakeMidstream, fsm.CloseReset},
+		{"seq_wraparound", []seg{
+			{C, syn, 0xfffffffe, 0, 0, 0},
+			{S, synack, 0xffffff00, 0xffffffff, 0, 1},
+			{C, ack, 0xffffffff, 0xffffff01, 0, 2},
+			{C, fin, 0xffffffff, 0xffffff01, 10, 3}, // FIN at 9, past the wrap
+			{S, fin, 0xffffff01, 10, 0, 4},
+			{C, ack, 10, 0xffffff02, 0, 5},
+		}, time.Second,
+			"CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 FIN-WAIT-2 TIME-WAIT",
+			"LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED",
+			fsm.HandshakeThreeWay, fsm.CloseThreeWay},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := run(tt.script, tt.end)
+			if got := states(c, C); got != tt.client {
+				t.Errorf("client = %s, want %s", got, tt.client)
+			}
+			if got := states(c, S); got != tt.server {
+				t.Errorf("server = %s, want %s", got, tt.server)
+			}
+			if got := c.Handshake(); got != tt.hs {
+				t.Errorf("Handshake() = %v, want %v", got, tt.hs)
+			}
+			if got := c.Close(); got != tt.close {
+				t.Errorf("Close() = %v, want %v", got, tt.close)
+			}
+			for d, tl := range c.Timeline {
+				for i := 1; i < len(tl); i++ {
+					if tl[i].Time.Before(tl[i-1].Time) {
+						t.Errorf("%v timeline goes back in time at %d: %v", fsm.Dir(d), i, tl)
+					}
+					if tl[i].From != tl[i-1].To {
+						t.Errorf("%v timeline not chained at %d", fsm.Dir(d), i)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestSimultaneousCloseTimesAndFrames(t *testing.T) {
+	c := run(cat(handshake, []seg{
+		{C, fin, 111, 301, 0, 40},
+		{S, fin, 301, 111, 0, 41},
+		{C, ack, 112, 302, 0, 50},
+		{S, ack, 302, 112, 0, 51},
+	}), time.Second)
+	// The server's CLOSING was caused by the client's FIN (frame 6) but
+	// cannot precede the server's own FIN (frame 7, 41 ms).
+	var got fsm.Transition
+	for _, tr := range c.Timeline[S] {
+		if tr.To == fsm.StateClosing {
+			got = tr
+		}
+	}
+	if got.Frame != 6 || !got.Time.Equal(t0.Add(41*time.Millisecond)) {
+		t.Errorf("server CLOSING = frame %d at %v, want frame 6 at +41ms", got.Frame, got.Time.Sub(t0))
+	}
+}
+
+func TestReusable(t *testing.T) {
+	c := run(cat(handshake, []seg{
+		{S, fin, 301, 111, 0, 40},
+		{C, fin, 111, 302, 0, 41},
+		{S, ack, 302, 112, 0, 42},
+	}), 0)
+	if c.Ep[S].State != fsm.StateTimeWait {
+		t.Fatalf("server = %v, want TIME-WAIT", c.Ep[S].State)
+	}
+	now := t0.Add(time.Second)
+	if c.Reusable(C, 100, now, time.Minute) {
+		t.Errorf("Reusable(same ISN) = true, want false (retransmission)")
+	}
+	if !c.Reusable(C, 5000, now, time.Minute) {
+		t.Errorf("Reusable(new ISN after close) = false, want true")
+	}
+	c.EndForReuse(99, now)
+	if got := c.Ep[S].State; got != fsm.StateClosed {
+		t.Errorf("after EndForReuse server = %v, want CLOSED", got)
+	}
+	live := run(handshake, 0)
+	if live.Reusable(C, 5000, t0.Add(time.Second), time.Minute) {
+		t.Errorf("Reusable(SYN on established) = true, want false")
+	}
+}
+
+func TestStepAllocs(t *testing.T) {
+	c := run(handshake, 0)
+	s := fsm.Segment{Seq: 111, Ack: 301, Flags: ack, Len: 100, Window: 1000}
+	frame := uint64(10)
+	allocs := testing.AllocsPerRun(1000, func() {
+		frame++
+		c.Step(frame, t0.Add(time.Second), C, s)
+		s.Seq = s.Seq.Add(100)
+	})
+	if allocs != 0 {
+		t.Errorf("Step allocates %v per segment, want 0", allocs)
+	}
+}
+
+func TestSeq(t *testing.T) {
+	tests := []struct {
+		a, b fsm.Seq
+		lt   bool
+	}{
+		{1, 2, true},
+		{2, 1, false},
+		{0xffffffff, 0, true}, // wraparound
+		{0, 0xffffffff, false},
+		{0x7fffffff, 0x80000000, true},
+		{5, 5, false},
+	}
+	for _, tt := range tests {
+		if got := tt.a.LessThan(tt.b); got != tt.lt {
+			t.Errorf("Seq(%#x).LessThan(%#x) = %v, want %v", uint32(tt.a), uint32(tt.b), got, tt.lt)
+		}
+	}
+	if !fsm.Seq(0xfffffff0).InWindow(0xffffffe0, 0x100) || fsm.Seq(0x100).InWindow(0xffffffe0, 0x100) {
+		t.Errorf("InWindow across the wrap is wrong")
+	}
+	if got := fsm.Seq(0xfffffff0).Add(0x20); got != 0x10 {
+		t.Errorf("Add across the wrap = %#x, want 0x10", uint32(got))
+	}
+}
+
+func TestStateNames(t *testing.T) {
+	want := []string{"UNKNOWN", "CLOSED", "LISTEN", "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT"}
+	var got []string
+	for s := fsm.StateUnknown; s <= fsm.StateTimeWait; s++ {
+		got = append(got, s.String())
+		if p, ok := fsm.ParseState(s.String()); !ok || p != s {
+			t.Errorf("ParseState(%q) = %v, %v", s.String(), p, ok)
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("names = %v, want %v", got, want)
+	}
+	if got := fsm.State(200).String(); got != "State(200)" {
+		t.Errorf("State(200).String() = %q", got)
+	}
+}
+
+func TestFlagViolations(t *testing.T) {
+	tests := []struct {
+		f    fsm.Flags
+		want fsm.Violation
+	}{
+		{fsm.FlagSYN | fsm.FlagFIN, fsm.ViolationSYNFIN},
+		{fsm.FlagSYN | fsm.FlagRST, fsm.ViolationSYNRST},
+		{0, fsm.ViolationNullFlags},
+		{fsm.FlagFIN | fsm.FlagPSH | fsm.FlagURG, fsm.ViolationXmas},
+		{fsm.FlagFIN, fsm.ViolationFINNoACK},
+	}
+	for _, tt := range tests {
+		c := run(handshake, 0)
+		r := c.Step(99, t0.Add(time.Second), C, fsm.Segment{Seq: 111, Flags: tt.f})
+		if r.Violation != tt.want {
+			t.Errorf("Step(flags %v).Violation = %v, want %v", tt.f, r.Violation, tt.want)
+		}
+	}
+}
