@@ -97,6 +97,11 @@ type Conn struct {
 	RstFrame     uint64
 	rstAfterFins bool
 
+	// HalfCloseData is set when a side sent data after receiving the
+	// peer's FIN: a half-close in use (RFC 9293 §3.6.1, "a host is
+	// permitted to continue sending data in the open direction").
+	HalfCloseData bool
+
 	lastFrame  uint64
 	lastTS     time.Time
 	violations [violationCount]uint32
@@ -195,6 +200,12 @@ func (c *Conn) move(d Dir, frame uint64, ts time.Time, to State, cause string, i
 	from := e.State
 	if from == StateUnknown {
 		from = e.Initial
+	}
+	if from == to {
+		// Leaving "unknown" for the state it was assumed to start in is
+		// not a transition.
+		e.State = to
+		return
 	}
 	if tl := c.Timeline[d]; len(tl) > 0 && ts.Before(tl[len(tl)-1].Time) {
 		// A held receipt applied late can carry an earlier capture time
@@ -313,6 +324,9 @@ func (c *Conn) send(d Dir, frame uint64, ts time.Time, s *Segment) Violation {
 		c.move(d, frame, ts, StateEstablished, "sends data: the handshake's final ACK was not captured", true)
 	}
 
+	if s.Len > 0 && e.State == StateCloseWait && !e.FinSent {
+		c.HalfCloseData = true
+	}
 	if s.Len > 0 && e.FinSent && e.FinSeq.LessThan(s.Seq.Add(s.Len)) {
 		v = ViolationDataAfterFIN
 	}
@@ -679,12 +693,18 @@ func (c *Conn) Finish(now time.Time) {
 // one. RFC 9293 §3.6.1 (MAY-2) lets a TIME-WAIT endpoint accept a new SYN;
 // a closed connection is simply gone. An unanswered attempt followed by a SYN
 // with a different ISN is a new connect().
+//
+// It does not apply held receipts: a retransmitted SYN, or the peer's own
+// SYN in a simultaneous open, must not make the target process a SYN it may
+// not have seen yet.
 func (c *Conn) Reusable(d Dir, seq Seq, ts time.Time, idle time.Duration) bool {
-	c.Settle()
 	c.expireTimeWait(ts)
 	e := &c.Ep[d]
-	if e.SynSent && e.ISS == seq && d == DirClient {
+	if e.SynSent && e.ISS == seq {
 		return false // a retransmission
+	}
+	if !e.SynSent && !e.Sent && !c.Ep[d.Other()].State.Closed() {
+		return false // the peer's first SYN: simultaneous open, or a SYN from the listener's side
 	}
 	done := func(s State) bool {
 		return s == StateClosed || s == StateTimeWait || s == StateUnknown || s == StateListen

@@ -115,6 +115,19 @@ func TestConnScenarios(t *testing.T) {
 			"CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 CLOSING TIME-WAIT",
 			"LISTEN SYN-RECEIVED ESTABLISHED FIN-WAIT-1 CLOSING TIME-WAIT",
 			fsm.HandshakeThreeWay, fsm.CloseSimultaneous},
+		{"simultaneous_open_with_retransmissions", []seg{
+			{C, syn, 100, 0, 0, 0},
+			{S, syn, 300, 0, 0, 1},
+			{S, syn, 300, 0, 0, 1000},
+			{C, syn, 100, 0, 0, 1001},
+			{S, synack, 300, 101, 0, 1002},
+			{C, synack, 100, 301, 0, 1003},
+			{S, ack, 301, 101, 0, 1004},
+			{C, ack, 101, 301, 0, 1005},
+		}, 2 * time.Second,
+			"CLOSED SYN-SENT SYN-RECEIVED ESTABLISHED",
+			"CLOSED SYN-SENT SYN-RECEIVED ESTABLISHED",
+			fsm.HandshakeSimultaneous, fsm.CloseOpen},
 		{"simultaneous_open", []seg{
 			{C, syn, 100, 0, 0, 0},
 			{S, syn, 300, 0, 0, 1},
@@ -269,6 +282,9 @@ func TestConnScenarios(t *testing.T) {
 			}
 			if got := c.Handshake(); got != tt.hs {
 				t.Errorf("Handshake() = %v, want %v", got, tt.hs)
+			}
+			if got, want := c.HalfCloseData, tt.name == "half_close_with_data"; got != want {
+				t.Errorf("HalfCloseData = %v, want %v", got, want)
 			}
 			if got := c.Close(); got != tt.close {
 				t.Errorf("Close() = %v, want %v", got, tt.close)

@@ -180,6 +180,11 @@ type Segment struct {
 	TSVal     uint32
 	TSEcr     uint32
 	SACKCount uint8 // SACK blocks present (0 when no SACK option)
+	// SACKLeft and SACKRight are the edges of the first SACK block (RFC 2018
+	// §3), which is where a D-SACK appears (RFC 2883 §4). Valid iff
+	// SACKCount > 0 and the decoder fills them (SACKRight != SACKLeft).
+	SACKLeft  Seq
+	SACKRight Seq
 }
 
 // LogicalLen is the sequence space the segment occupies: payload plus one for

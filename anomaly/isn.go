@@ -1,0 +1,536 @@
+package anomaly
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/tcptrace/tcptrace/fsm"
+)
+
+// Role is the part a host played in the connection whose ISN is sampled:
+// RoleClient for the sender of a SYN without ACK, RoleServer for the sender
+// of a SYN-ACK (anomalies.md §0). It is fsm.Dir, so callers pass the flow
+// table's direction as is.
+type Role = fsm.Dir
+
+// The two roles. Samples are keyed by role as well as address: on loopback
+// or behind NAT one IP hosts several ISN generators (anomalies.md §3.1).
+const (
+	RoleClient = fsm.DirClient
+	RoleServer = fsm.DirServer
+)
+
+// Tuple is a connection's 4-tuple seen from the host that chose the ISN:
+// Local is that host's address and port, Remote the peer's. For a client
+// sample it is (SYN source, SYN destination); for a server sample (SYN-ACK
+// source, SYN-ACK destination).
+type Tuple struct {
+	Local, Remote netip.AddrPort
+}
+
+// ISNSample is one ISN choice observed on the wire.
+type ISNSample struct {
+	// Host chose the ISN: the source of the SYN (client) or SYN-ACK
+	// (server).
+	Host netip.Addr
+	// Role says whether Host sent a bare SYN or a SYN-ACK. A simultaneous
+	// open gives two client samples.
+	Role Role
+	// Tuple is the connection seen from Host. Its Local address is taken
+	// to be Host and is not compared.
+	Tuple Tuple
+	// ISN is the sequence number of the SYN or SYN-ACK.
+	ISN uint32
+	// Time is the capture time of the SYN (client), or of the SYN the
+	// SYN-ACK answers (server; nmap's convention of probe send times),
+	// falling back to the SYN-ACK's own time.
+	Time time.Time
+	// PrevSndNxt is the end of the sequence space Host used in the
+	// previous incarnation of Tuple (its FIN's seq + 1), valid iff
+	// HasPrevSndNxt. With it the tracker recognizes Linux's TIME-WAIT
+	// reuse ISN, PrevSndNxt + 65537 (tcp_minisocks.c).
+	PrevSndNxt    uint32
+	HasPrevSndNxt bool
+}
+
+// ISNKind is the type of an ISNFinding.
+type ISNKind uint8
+
+// Finding kinds. Their text forms are stable JSON names.
+const (
+	// ISNPredictable ("isn_predictable"): a host's ISNs can be predicted
+	// from its earlier ones (anomalies.md §3.2).
+	ISNPredictable ISNKind = iota + 1
+	// ISNGeneratorHint ("isn_generator_hint", info): what consecutive
+	// incarnations of one 4-tuple reveal about a host's ISN clock
+	// (anomalies.md §3.5).
+	ISNGeneratorHint
+	// CraftedConstantISN ("crafted_constant_isn", low): one ISN value in
+	// many SYNs from many source addresses, the mark of a spoofed flood
+	// tool with a fixed sequence number (anomalies.md §3.4).
+	CraftedConstantISN
+)
+
+// String returns the JSON name of k, or "ISNKind(n)" for an unknown value.
+func (k ISNKind) String() string {
+	switch k {
+	case ISNPredictable:
+		return "isn_predictable"
+	case ISNGeneratorHint:
+		return "isn_generator_hint"
+	case CraftedConstantISN:
+		return "crafted_constant_isn"
+	}
+	return fmt.Sprintf("ISNKind(%d)", uint8(k))
+}
+
+// MarshalText returns k.String().
+func (k ISNKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// Severity ranks a finding (anomalies.md §0). The zero value is SeverityInfo.
+type Severity uint8
+
+// Severities, least severe first.
+const (
+	SeverityInfo Severity = iota
+	SeverityLow
+	SeverityMedium
+	SeverityHigh
+	SeverityCritical
+)
+
+// String returns "info", "low", "medium", "high" or "critical", or
+// "Severity(n)" for an unknown value.
+func (s Severity) String() string {
+	switch s {
+	case SeverityInfo:
+		return "info"
+	case SeverityLow:
+		return "low"
+	case SeverityMedium:
+		return "medium"
+	case SeverityHigh:
+		return "high"
+	case SeverityCritical:
+		return "critical"
+	}
+	return fmt.Sprintf("Severity(%d)", uint8(s))
+}
+
+// MarshalText returns s.String().
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Scope says which of a host's samples an ISNPredictable finding is about.
+type Scope uint8
+
+// Scopes.
+const (
+	// ScopeGlobal: all of the host's distinct-tuple samples.
+	ScopeGlobal Scope = iota
+	// ScopePerPeer: only the samples toward one peer address. The host's
+	// F() ignores ports, so anyone sharing that peer's address (the same
+	// NAT) can predict its ISNs toward the peer (anomalies.md §3.2 T5).
+	ScopePerPeer
+)
+
+// String returns "global" or "per_peer", or "Scope(n)" for an unknown value.
+func (s Scope) String() string {
+	switch s {
+	case ScopeGlobal:
+		return "global"
+	case ScopePerPeer:
+		return "per_peer"
+	}
+	return fmt.Sprintf("Scope(%d)", uint8(s))
+}
+
+// MarshalText returns s.String().
+func (s Scope) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// NmapSeq is nmap's 2nd-generation SEQ triple and Difficulty label over a
+// series (see NmapTSeq), valid iff OK.
+type NmapSeq struct {
+	GCD   uint32
+	ISR   int
+	SP    int
+	Label string
+	OK    bool
+}
+
+// Predictor indices into ISNFinding.Predictors (anomalies.md §3.2 T4).
+const (
+	PredLast      = iota // P0: the last ISN again
+	PredStep             // P1: last ISN + median step per connection
+	PredClock            // P2: last ISN + median rate × elapsed time
+	PredStepClock        // P3: last ISN + Theil–Sen fit of step on elapsed time
+)
+
+// RFCISN is the reference every ISN finding cites.
+const RFCISN = "RFC 9293 §3.4.1; RFC 6528"
+
+// ISNFinding is one conclusion of an ISNTracker. Which fields are set
+// depends on Kind; the rest are zero.
+type ISNFinding struct {
+	Kind ISNKind
+	// Subtype names the test or generator: for ISNPredictable "zero",
+	// "constant", "repeated", "low_entropy", "near_constant",
+	// "counter_step", "counter_time" or "counter_step_time", the last four
+	// with "+lattice(g)" appended when the increments sit on a lattice of
+	// spacing g ≥ 64; for ISNGeneratorHint "clock_4us",
+	// "clock_linux_64ns", "linux_timewait_reuse" or "not_clock_monotone";
+	// empty for CraftedConstantISN.
+	Subtype  string
+	Severity Severity
+	// Tentative marks an ISNPredictable finding made from a single
+	// prediction (n = 4); its severity is capped at medium.
+	Tentative bool
+	// Confidence is 1 − p of the test that decided, and EvidenceLog10 is
+	// −log10 p (it keeps its resolution when Confidence rounds to 1).
+	Confidence    float64
+	EvidenceLog10 float64
+	// Host chose the ISNs (invalid for CraftedConstantISN, which spans
+	// hosts), in Role.
+	Host netip.Addr
+	Role Role
+	// Scope and, valid iff Scope is ScopePerPeer, Peer.
+	Scope Scope
+	Peer  netip.Addr
+	// N is the number of samples the finding rests on: distinct-tuple
+	// samples (ISNPredictable), same-tuple pairs (ISNGeneratorHint) or
+	// SYNs (CraftedConstantISN).
+	N int
+	// M is the number of one-step-ahead predictions (N − 3; 0 below 4).
+	M int
+	// HEst is the median of Bits, valid iff M > 0: the bits an attacker
+	// must still guess per ISN.
+	HEst float64
+	// Bits holds b_j = log2(1 + 2|e_j|/g_eff) for each prediction in
+	// time order.
+	Bits []float64
+	// Predictors counts how often each predictor (PredLast … PredStepClock)
+	// was the closest.
+	Predictors [4]int
+	// GCD is the lattice spacing g most predictions hit or, when none
+	// did, the gcd of all increments (1 for random ISNs, 0 for a
+	// constant one).
+	GCD uint32
+	// RateHz is the median ISN advance per second between samples
+	// (ISNPredictable) or between incarnations (ISNGeneratorHint).
+	RateHz float64
+	// Repeats is T2's r (samples minus distinct values) and StuckBits
+	// T3's k (bits equal in every sample; 0 below 16 samples).
+	Repeats   int
+	StuckBits int
+	// Nmap is nmap's SEQ triple over the same samples, and Class1 and
+	// Class1Index the 1st-generation nmap class (C, 64K, i800, TD, RI, TR).
+	Nmap        NmapSeq
+	Class1      string
+	Class1Index uint32
+	// ISN is the repeated value (CraftedConstantISN, and ISNPredictable
+	// zero or constant) and Sources the number of distinct source
+	// addresses that sent it (CraftedConstantISN only).
+	ISN     uint32
+	Sources int
+	// FirstTime and LastTime bound the samples (capture time, UTC).
+	FirstTime, LastTime time.Time
+	// Explanation is one sentence a person can act on.
+	Explanation string
+	// RFC cites the rule: RFCISN.
+	RFC string
+}
+
+// ISNConfig holds an ISNTracker's limits and its false-alarm level. Zero
+// fields take the defaults.
+type ISNConfig struct {
+	// Alpha is the false-alarm probability per host and role for
+	// ISNPredictable under "ISNs uniform and independent" (default 1e-6):
+	// with N hosts expect N·Alpha false alarms.
+	Alpha float64
+	// MaxHosts bounds the (address, role) pairs tracked (default 65536).
+	// Samples of further hosts are dropped and counted in
+	// ISNStats.DroppedHosts: a spoofed flood can fill the table.
+	MaxHosts int
+	// MaxSamplesPerHost bounds a host's distinct-tuple samples (default
+	// 1024). The oldest are evicted (ISNStats.Evicted), with their tuple,
+	// so a tuple not seen for 1024 connections counts as new again.
+	MaxSamplesPerHost int
+	// MaxSamples bounds the distinct-tuple samples over all hosts (default
+	// 1<<20, about 130 MB). Past it, samples for new tuples are dropped
+	// (ISNStats.DroppedBudget).
+	MaxSamples int
+	// Window is how many of the most recent increments the predictors
+	// are fit on (default 32). It bounds Findings' cost to O(n·Window²)
+	// per host (Theil–Sen), and lets the fit follow a generator that
+	// changes (a reboot); the predictions stay out of sample.
+	Window int
+}
+
+// ISNStats counts what an ISNTracker saw, skipped and dropped.
+type ISNStats struct {
+	// Samples is the number of Add and AddSample calls.
+	Samples uint64
+	// Retransmissions were dropped as repeats of an attempt: same tuple
+	// and ISN within 130 s.
+	Retransmissions uint64
+	// Reincarnations were later connections on a tuple already seen; they
+	// feed only the same-tuple hints.
+	Reincarnations uint64
+	// Hosts is the number of (address, role) pairs tracked.
+	Hosts int
+	// DroppedHosts counts samples dropped because MaxHosts was reached,
+	// DroppedBudget those dropped because MaxSamples was, and Evicted the
+	// oldest samples dropped to respect MaxSamplesPerHost.
+	DroppedHosts  uint64
+	DroppedBudget uint64
+	Evicted       uint64
+	// CraftedEvicted counts SYNs dropped early from the 60 s window of the
+	// crafted-constant check because it held craftedCap SYNs.
+	CraftedEvicted uint64
+}
+
+// Defaults and fixed rule parameters.
+const (
+	defaultAlpha      = 1e-6
+	defaultMaxHosts   = 65536
+	defaultMaxPerHost = 1024
+	defaultMaxSamples = 1 << 20
+	defaultWindow     = 32
+
+	// retransWindow: "same 4-tuple and same ISN within 130 s = one
+	// attempt" (anomalies.md §3.1); Linux gives up on a SYN after
+	// 1+2+…+64 = 127 s (tcp_syn_retries 6).
+	retransWindow = 130 * time.Second
+
+	// hintMaxGap: a same-tuple pair further apart than this is not
+	// classified. Linux's 64 ns clock wraps 2^32 in 274 s, so past
+	// 2^32/1.6e7 s ≈ 268 s its rate can no longer be read off the
+	// difference and would look "not clock-monotone".
+	hintMaxGap = 260 * time.Second
+
+	// craftedWindow, craftedSYNs, craftedSources: CRAFTED_CONSTANT_ISN
+	// fires for one ISN value in ≥ 10 SYNs from ≥ 5 source IPs within
+	// 60 s (anomalies.md §3.4).
+	craftedWindow  = 60 * time.Second
+	craftedSYNs    = 10
+	craftedSources = 5
+	// craftedCap bounds the SYNs held in the 60 s window. Past it the
+	// oldest leave early, which can only hide a flood slower than
+	// craftedCap SYNs per minute spread over more ISN values than that.
+	craftedCap = 65536
+	// craftedMaxFindings bounds the distinct crafted ISN values reported.
+	craftedMaxFindings = 1024
+)
+
+// hostKey identifies one ISN generator: an address in a role.
+type hostKey struct {
+	addr netip.Addr
+	role Role
+}
+
+// tupleKey is a Tuple packed for a host's map: pointer-free (netip.Addr
+// holds a pointer the GC would scan and the map hash would chase) and 24
+// bytes instead of 64. The local address is the host's own and is left out.
+type tupleKey struct {
+	remote       [16]byte
+	lport, rport uint16
+	is4          bool
+}
+
+func keyOf(t Tuple) tupleKey {
+	r := t.Remote.Addr()
+	return tupleKey{r.As16(), t.Local.Port(), t.Remote.Port(), r.Is4()}
+}
+
+// peer returns the remote address of k.
+func (k tupleKey) peer() netip.Addr {
+	a := netip.AddrFrom16(k.remote)
+	if k.is4 {
+		return a.Unmap()
+	}
+	return a
+}
+
+// isnSample is one distinct-tuple sample of S_H.
+type isnSample struct {
+	isn uint32
+	ns  int64 // capture time, Unix ns
+	key tupleKey
+}
+
+// tupleState is the latest attempt on a tuple: its ISN and first time.
+type tupleState struct {
+	isn uint32
+	ns  int64
+}
+
+// hintAgg aggregates same-tuple pairs of one hint class.
+type hintAgg struct {
+	count       int
+	first, last int64
+	rates       []float64 // at most hintRates, for the median
+}
+
+const hintRates = 64
+
+// Same-tuple hint classes (anomalies.md §3.5), indices into host.hints.
+const (
+	hintClock4us = iota
+	hintLinux64ns
+	hintTimeWait
+	hintNotMonotone
+	numHints
+)
+
+var hintNames = [numHints]string{"clock_4us", "clock_linux_64ns", "linux_timewait_reuse", "not_clock_monotone"}
+
+// host is the state of one ISN generator.
+type host struct {
+	ring   []isnSample // S_H in arrival order; ring[head] is the oldest once full
+	head   int
+	tuples map[tupleKey]tupleState
+	hints  [numHints]hintAgg
+}
+
+// ISNTracker scores the ISN generators of the hosts in a capture
+// (anomalies.md §3): Add or AddSample each SYN and SYN-ACK, then call
+// Findings. The zero value is ready to use with the default ISNConfig. It
+// is not safe for concurrent use.
+type ISNTracker struct {
+	cfg     ISNConfig
+	hosts   map[hostKey]*host
+	total   int // distinct-tuple samples held
+	stats   ISNStats
+	crafted crafted
+}
+
+// NewISNTracker returns a tracker with the limits in c (zero fields take
+// the defaults).
+func NewISNTracker(c ISNConfig) *ISNTracker {
+	return &ISNTracker{cfg: c}
+}
+
+func (tr *ISNTracker) config() ISNConfig {
+	c := tr.cfg
+	if c.Alpha <= 0 {
+		c.Alpha = defaultAlpha
+	}
+	if c.MaxHosts <= 0 {
+		c.MaxHosts = defaultMaxHosts
+	}
+	if c.MaxSamplesPerHost <= 0 {
+		c.MaxSamplesPerHost = defaultMaxPerHost
+	}
+	if c.MaxSamples <= 0 {
+		c.MaxSamples = defaultMaxSamples
+	}
+	if c.Window < 3 {
+		c.Window = defaultWindow
+	}
+	return c
+}
+
+// Add records that host, in role, chose isn for the connection tuple at
+// capture time t. It is AddSample without the TIME-WAIT hint.
+func (tr *ISNTracker) Add(host netip.Addr, role Role, tuple Tuple, isn uint32, t time.Time) {
+	tr.AddSample(ISNSample{Host: host, Role: role, Tuple: tuple, ISN: isn, Time: t})
+}
+
+// AddSample records one ISN choice. A repeat of an attempt (same tuple and
+// ISN within 130 s: a retransmitted SYN or SYN-ACK) is dropped. A later
+// connection on a tuple already seen feeds only the same-tuple hints, so
+// that RFC 6528's per-tuple clock and Linux's TIME-WAIT reuse, both
+// predictable by design, never enter the statistics (anomalies.md §3.1).
+// Samples may arrive slightly out of time order; Findings sorts them.
+func (tr *ISNTracker) AddSample(s ISNSample) {
+	c := tr.config()
+	tr.stats.Samples++
+	ns := s.Time.UnixNano()
+	if s.Role == RoleClient {
+		// The flood check runs before the host table so a table filled
+		// by spoofed sources cannot hide the flood.
+		tr.crafted.add(s.ISN, s.Host, ns, &tr.stats)
+	}
+	if tr.hosts == nil {
+		tr.hosts = make(map[hostKey]*host)
+	}
+	k := hostKey{s.Host, s.Role}
+	h := tr.hosts[k]
+	if h == nil {
+		if len(tr.hosts) >= c.MaxHosts {
+			tr.stats.DroppedHosts++
+			return
+		}
+		h = &host{tuples: make(map[tupleKey]tupleState)}
+		tr.hosts[k] = h
+	}
+	tk := keyOf(s.Tuple)
+	if ts, ok := h.tuples[tk]; ok {
+		gap := ns - ts.ns
+		if s.ISN == ts.isn && gap <= int64(retransWindow) && gap >= -int64(retransWindow) {
+			tr.stats.Retransmissions++
+			return
+		}
+		tr.stats.Reincarnations++
+		h.hint(ts, s, ns)
+		h.tuples[tk] = tupleState{s.ISN, ns}
+		return
+	}
+	if len(h.ring) < c.MaxSamplesPerHost {
+		if tr.total >= c.MaxSamples {
+			tr.stats.DroppedBudget++
+			return
+		}
+		h.ring = append(h.ring, isnSample{s.ISN, ns, tk})
+		tr.total++
+	} else {
+		old := &h.ring[h.head]
+		delete(h.tuples, old.key)
+		*old = isnSample{s.ISN, ns, tk}
+		h.head = (h.head + 1) % len(h.ring)
+		tr.stats.Evicted++
+	}
+	h.tuples[tk] = tupleState{s.ISN, ns}
+}
+
+// hint classifies a same-tuple pair (anomalies.md §3.5): the earlier
+// attempt prev and the new sample s at ns.
+func (h *host) hint(prev tupleState, s ISNSample, ns int64) {
+	dt := time.Duration(ns - prev.ns)
+	adv := s.ISN - prev.isn
+	rate := float64(adv) / max(dt.Seconds(), 1e-6)
+	var c int
+	switch {
+	case s.HasPrevSndNxt && s.ISN == s.PrevSndNxt+65537:
+		// Linux tcp_timewait_state_process / tcp_twsk_unique:
+		// isn = tw_snd_nxt + 65535 + 2. Deterministic by design.
+		c = hintTimeWait
+	case dt <= 0 || dt > hintMaxGap:
+		return
+	case rate >= 2.0e5 && rate <= 3.0e5:
+		// RFC 9293 §3.4.1 MUST-8: M ticks every ~4 µs (250 kHz).
+		c = hintClock4us
+	case rate >= 1.5e7 && rate <= 1.6e7:
+		// Linux secure_seq.c seq_scale: ktime_get_real_ns() >> 6.
+		c = hintLinux64ns
+	default:
+		c = hintNotMonotone
+	}
+	a := &h.hints[c]
+	if a.count == 0 {
+		a.first = ns
+	}
+	a.count++
+	a.first = min(a.first, ns)
+	a.last = max(a.last, ns)
+	if len(a.rates) < hintRates {
+		a.rates = append(a.rates, rate)
+	}
+}
+
+// Stats returns the tracker's counters.
+func (tr *ISNTracker) Stats() ISNStats {
+	s := tr.stats
+	s.Hosts = len(tr.hosts)
+	return s
+}

@@ -1,0 +1,387 @@
+// Command tcptrace reads TCP traffic from pcap or pcapng captures (files or
+// standard input), rebuilds every connection's life the way RFC 9293
+// describes it, and reports what each endpoint went through.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tcptrace/tcptrace/capture"
+	"github.com/tcptrace/tcptrace/reassembly"
+	"github.com/tcptrace/tcptrace/report"
+)
+
+// Exit codes (documented in README.md).
+const (
+	exitOK      = 0 // report written; every source read to its end
+	exitFailure = 1 // a source could not be opened or read to its end, or the report could not be written; whatever was read is still reported
+	exitUsage   = 2 // bad flags or arguments
+)
+
+const version = "0.1.0"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// format is the -T value: a pflag.Value whose Type lists the choices.
+type format string
+
+var formats = []string{"text", "json", "jsonl", "packets"}
+
+func (f *format) String() string { return string(*f) }
+func (f *format) Type() string   { return strings.Join(formats, "|") }
+func (f *format) Set(s string) error {
+	for _, x := range formats {
+		if s == x {
+			*f = format(s)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown format %q (want %s)", s, f.Type())
+}
+
+// ladderSel is the --ladder value: empty for every connection, or a list of
+// connection ids.
+type ladderSel struct {
+	on  bool
+	ids map[uint64]bool
+}
+
+func (l *ladderSel) String() string { return "" }
+func (l *ladderSel) Type() string   { return "ids" }
+func (l *ladderSel) Set(s string) error {
+	l.on = true
+	if s == "" || s == "all" {
+		return nil
+	}
+	for _, p := range strings.Split(s, ",") {
+		id, err := strconv.ParseUint(strings.TrimSpace(p), 10, 64)
+		if err != nil || id == 0 {
+			return fmt.Errorf("bad connection id %q", p)
+		}
+		if l.ids == nil {
+			l.ids = make(map[uint64]bool)
+		}
+		l.ids[id] = true
+	}
+	return nil
+}
+
+func (l *ladderSel) wants(id uint64) bool { return l.on && (l.ids == nil || l.ids[id]) }
+
+type options struct {
+	reads        []string
+	format       format
+	output       string
+	count        uint64
+	msl          time.Duration
+	idle         time.Duration
+	maxFlows     int
+	quiet        bool
+	verify       bool
+	numeric      bool
+	ladder       ladderSel
+	ladderPkts   int
+	printVersion bool
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var o options
+	o.format = "text"
+	fs := pflag.NewFlagSet("tcptrace", pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.SetOutput(stderr)
+	def := reassembly.DefaultConfig()
+	fs.StringArrayVarP(&o.reads, "read", "r", nil, "read packets from `file` (pcap, pcapng, gzip-compressed; - for stdin); repeatable")
+	fs.VarP(&o.format, "format", "T", "report format: text, json, jsonl (one JSON object per connection as it completes) or packets (one JSON object per TCP frame with its tshark-style analysis)")
+	fs.StringVarP(&o.output, "output", "o", "", "write the report to `file` instead of stdout")
+	fs.Uint64VarP(&o.count, "count", "c", 0, "stop after reading `n` packets (0: no limit)")
+	fs.DurationVar(&o.msl, "msl", def.FSM.MSL, "maximum segment lifetime; TIME-WAIT lasts 2*msl (30s gives Linux's 60 s, 120s gives RFC 9293's 240 s)")
+	fs.DurationVar(&o.idle, "idle-timeout", def.IdleTimeout, "finish a connection idle this long in capture time")
+	fs.IntVar(&o.maxFlows, "max-flows", def.MaxFlows, "connections held at once before the least recently active is finished (0: no limit)")
+	fs.VarP(&o.ladder, "ladder", "", "draw ladder diagrams in the text report: for every connection, or for the listed `ids` (--ladder=3,7)")
+	fs.Lookup("ladder").NoOptDefVal = "all"
+	fs.IntVar(&o.ladderPkts, "ladder-packets", 200, "packets per connection kept for --ladder (the first and the last half)")
+	fs.BoolVar(&o.verify, "verify-checksums", false, "verify TCP checksums; a segment that fails is counted and marked (Zeek history C) but not followed, as zeek does without -C")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print no warnings or progress on stderr")
+	fs.BoolVarP(&o.numeric, "numeric", "n", false, "accepted for tcpdump compatibility: tcptrace never resolves names")
+	fs.BoolVarP(&o.printVersion, "version", "V", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: tcptrace [flags] (-r FILE ... | FILE ...)\n\n%s", fs.FlagUsages())
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if o.printVersion {
+		fmt.Fprintf(stdout, "tcptrace %s\n", version)
+		return exitOK
+	}
+	sources := o.reads
+	if len(sources) == 0 {
+		sources = fs.Args()
+	} else if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "tcptrace: unexpected argument %q (files go after -r, or alone without -r)\n", fs.Arg(0))
+		return exitUsage
+	}
+	if len(sources) == 0 {
+		fmt.Fprintln(stderr, "tcptrace: no input: give a capture file, or -r FILE (- for stdin)")
+		fs.Usage()
+		return exitUsage
+	}
+	if o.msl <= 0 || o.idle < 0 || o.maxFlows < 0 || o.ladderPkts < 2 {
+		fmt.Fprintln(stderr, "tcptrace: --msl must be positive, --idle-timeout and --max-flows not negative, --ladder-packets at least 2")
+		return exitUsage
+	}
+	if o.ladder.on && o.format != "text" {
+		fmt.Fprintln(stderr, "tcptrace: --ladder draws in the text report (-T text)")
+		return exitUsage
+	}
+
+	out := stdout
+	if o.output != "" {
+		f, err := os.Create(o.output)
+		if err != nil {
+			fmt.Fprintf(stderr, "tcptrace: %v\n", err)
+			return exitFailure
+		}
+		defer f.Close()
+		out = f
+	}
+	a := newAnalysis(&o, out)
+	code := exitOK
+	for _, name := range sources {
+		if err := a.read(ctx, name, stdin, stderr); err != nil {
+			a.capture.Errors = append(a.capture.Errors, err.Error())
+			fmt.Fprintf(stderr, "tcptrace: %v\n", err)
+			code = exitFailure
+		}
+		if a.stopped {
+			break
+		}
+	}
+	if err := a.finish(); err != nil {
+		fmt.Fprintf(stderr, "tcptrace: write report: %v\n", err)
+		return exitFailure
+	}
+	return code
+}
+
+// analysis is one run: the flow table fed by every source in turn.
+type analysis struct {
+	o       *options
+	out     io.Writer
+	table   *reassembly.Table
+	jsonl   *report.JSONLines
+	pkts    *report.PacketLines // -T packets
+	pktbuf  *bufio.Writer
+	conns   []report.Connection
+	ladders map[uint64]*reassembly.Flow
+	capture report.Capture
+	frames  uint64
+	last    time.Time
+	stopped bool
+	werr    error
+}
+
+func newAnalysis(o *options, out io.Writer) *analysis {
+	a := &analysis{o: o, out: out, ladders: make(map[uint64]*reassembly.Flow)}
+	cfg := reassembly.DefaultConfig()
+	cfg.FSM.MSL = o.msl
+	cfg.IdleTimeout = o.idle
+	cfg.MaxFlows = o.maxFlows
+	if o.ladder.on {
+		cfg.KeepSteps = o.ladderPkts
+	}
+	if o.format == "jsonl" {
+		a.jsonl = report.NewJSONLines(out)
+	}
+	if o.format == "packets" {
+		a.pktbuf = bufio.NewWriterSize(out, 64<<10)
+		a.pkts = report.NewPacketLines(a.pktbuf)
+	}
+	a.table = reassembly.NewTable(cfg, a.done)
+	return a
+}
+
+// done receives every flow as it leaves the table.
+func (a *analysis) done(f *reassembly.Flow) {
+	if a.pkts != nil {
+		return // -T packets writes frames, not connections
+	}
+	c := report.NewConnection(f)
+	if a.jsonl != nil {
+		if err := a.jsonl.Connection(c); err != nil && a.werr == nil {
+			a.werr = err
+		}
+		return
+	}
+	a.conns = append(a.conns, c)
+	if a.o.ladder.wants(f.ID) {
+		a.ladders[f.ID] = f
+	}
+}
+
+// read feeds one source through the flow table.
+func (a *analysis) read(ctx context.Context, name string, stdin io.Reader, stderr io.Writer) error {
+	opt := capture.Options{FrameBase: a.frames, VerifyChecksums: a.o.verify}
+	var src *capture.Source
+	var err error
+	prog := newProgress(name, stderr, a.o.quiet)
+	switch {
+	case name == "-":
+		src, err = capture.NewSource(stdin, "stdin", opt)
+	case prog.active():
+		// A large regular file read with a progress bar: count its bytes.
+		var f *os.File
+		if f, err = os.Open(name); err == nil {
+			defer f.Close()
+			src, err = capture.NewSource(&countingReader{r: f, p: prog}, name, opt)
+		}
+	default:
+		src, err = capture.Open(name, opt)
+	}
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	var p capture.Packet
+	var n uint64
+	for src.Next(&p) {
+		f, d := a.table.Observe(p.TS, p.Src, p.Dst, p.Seg, reassembly.Meta{Frame: p.Frame, WireLen: p.WireLen, IPLen: p.IPLen, Truncated: p.Truncated, IPv6: p.IPv6, Tunneled: p.Tunneled, IPID: p.IPID, BadChecksum: p.Checksum == capture.ChecksumBad})
+		if a.pkts != nil {
+			if err := a.pkts.Write(p.Frame, f, d, p.Seg.Len); err != nil && a.werr == nil {
+				a.werr = err
+			}
+		}
+		if p.TS.After(a.last) {
+			a.last = p.TS
+		}
+		n++
+		if n&4095 == 0 {
+			if ctx.Err() != nil {
+				a.stopped = true
+				a.capture.Interrupted = true
+				break
+			}
+			prog.update(src.Stats())
+		}
+		if a.o.count > 0 && p.Frame-opt.FrameBase >= a.o.count {
+			a.stopped = true
+			break
+		}
+	}
+	if ctx.Err() != nil {
+		a.stopped = true
+		a.capture.Interrupted = true
+	}
+	prog.done()
+	st := src.Stats()
+	a.frames += st.Packets
+	a.merge(st)
+	return src.Err()
+}
+
+// merge adds one source's statistics to the capture block.
+func (a *analysis) merge(st capture.Stats) {
+	c := &a.capture
+	c.Sources = append(c.Sources, st.Source)
+	if st.Format != "" {
+		c.Formats = appendNew(c.Formats, st.Format)
+	}
+	for _, l := range st.LinkTypes {
+		c.LinkTypes = appendNew(c.LinkTypes, l)
+	}
+	c.Packets += st.Packets
+	c.TCPPackets += st.TCP
+	c.Skipped += st.Skipped
+	c.Truncated += st.Truncated
+	c.BadChecksums += st.BadChecksums
+	c.Bytes += st.Bytes
+	if !st.First.IsZero() && (c.First == "" || report.Time(st.First) < c.First) {
+		c.First = report.Time(st.First)
+	}
+	if !st.Last.IsZero() && report.Time(st.Last) > c.Last {
+		c.Last = report.Time(st.Last)
+	}
+	c.Warnings = append(c.Warnings, st.Warnings...)
+}
+
+func appendNew(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// finish flushes the flow table and writes the report.
+func (a *analysis) finish() error {
+	a.table.Flush(a.last)
+	ts := a.table.Stats()
+	a.capture.Flows = report.Flows{Connections: ts.Flows, MaxConcurrent: ts.MaxConcurrent, Reused: ts.Reused, Evicted: ts.Evicted, EvictedLimit: ts.EvictedLimit}
+	if a.capture.Sources == nil {
+		a.capture.Sources = []string{}
+	}
+	if a.capture.LinkTypes == nil {
+		a.capture.LinkTypes = []string{}
+	}
+	if a.capture.Formats == nil {
+		a.capture.Formats = []string{}
+	}
+	if a.pkts != nil {
+		if a.werr != nil {
+			return a.werr
+		}
+		return a.pktbuf.Flush()
+	}
+	if a.jsonl != nil {
+		if a.werr != nil {
+			return a.werr
+		}
+		return a.jsonl.Capture(a.capture)
+	}
+	sort.Slice(a.conns, func(i, j int) bool { return a.conns[i].ID < a.conns[j].ID })
+	r := &report.Report{SchemaVersion: report.SchemaVersion, Tool: "tcptrace " + version, Capture: a.capture, Connections: a.conns}
+	if r.Connections == nil {
+		r.Connections = []report.Connection{}
+	}
+	if a.o.format == "json" {
+		return report.WriteJSON(a.out, r)
+	}
+	if err := report.WriteText(a.out, r); err != nil {
+		return err
+	}
+	ids := make([]uint64, 0, len(a.ladders))
+	for id := range a.ladders {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, id := range ids {
+		fmt.Fprintln(a.out)
+		if err := report.WriteLadder(a.out, a.ladders[id]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

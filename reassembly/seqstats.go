@@ -1,0 +1,645 @@
+package reassembly
+
+import (
+	"math"
+	"math/bits"
+	"time"
+
+	"github.com/tcptrace/tcptrace/fsm"
+)
+
+// Half is one direction of a connection: what its sender sent, followed in
+// sequence space. It holds Wireshark's per-direction analysis state (for
+// the per-packet verdicts), a bounded map of the sequence space seen (for
+// Ostermann's retransmission and unique-byte counts and for telling capture
+// loss from network loss), and the statistics. It keeps no payload; its
+// memory is fixed except for the unacked list, which grows with the
+// segments in flight up to maxUnacked entries, and the RTT histogram,
+// allocated with the first RTT sample.
+type Half struct {
+	w     wire
+	sp    space
+	Stats DirStats
+}
+
+// DirStats are the statistics of one direction, modelled on Ostermann's
+// tcptrace -l (a2b / b2a columns). Counts include every segment the sender
+// sent that was captured. The zero value is empty statistics.
+type DirStats struct {
+	Packets     uint64 // segments sent
+	DataPackets uint64 // segments with payload ("actual data pkts")
+	DataBytes   uint64 // payload bytes, retransmissions included ("actual data bytes")
+	AckPackets  uint64 // segments with the ACK flag
+	PureAcks    uint64 // ACK without payload, SYN, FIN or RST
+	PushPackets uint64 // segments with payload and PSH
+	SYN         uint64 // segments with SYN (retransmissions included)
+	FIN         uint64
+	RST         uint64
+
+	// UniqueBytes is payload that repeated no sequence space seen before
+	// (Ostermann's "unique bytes sent").
+	UniqueBytes uint64
+	// RetransPackets and RetransBytes count segments that repeated sequence
+	// space already seen in this direction, and how much of it. As in
+	// Ostermann's tcptrace, SYN and FIN occupy one byte each, so a
+	// retransmitted SYN counts as one retransmitted byte.
+	RetransPackets uint64
+	RetransBytes   uint64
+	// OutOfOrder counts segments that only filled a hole below the highest
+	// sequence sent (Ostermann's "outoforder pkts").
+	OutOfOrder uint64
+	// ZeroWindowProbes counts segments sent while the peer's last window was
+	// zero (Ostermann's rule: they are not checked for retransmission).
+	ZeroWindowProbes     uint64
+	ZeroWindowProbeBytes uint64
+
+	SACKPackets   uint64 // segments with a SACK option
+	DSACKPackets  uint64 // of which the first block is a D-SACK (RFC 2883); needs Segment.SACKLeft/Right
+	MaxSACKBlocks uint8
+
+	MaxSegment, MinSegment uint32 // payload sizes of data segments
+	// MaxWindow and MinWindow are the largest and the smallest non-zero
+	// window advertised (on segments with ACK or SYN), scaled when both
+	// SYNs carried a window-scale option (WindowScaled); a SYN's own window
+	// is never scaled (RFC 7323 §2.2).
+	MaxWindow, MinWindow uint32
+	WindowScaled         bool
+	// ZeroWindows counts zero-window advertisements (segments without SYN,
+	// FIN or RST advertising a zero window, tshark's zero_window).
+	ZeroWindows uint64
+	// ZeroWindowTime is the time spent with a zero window advertised, up to
+	// the last zero-window advertisement still standing; see
+	// Half.ZeroWindowDuration for the total at the end of a flow.
+	ZeroWindowTime time.Duration
+
+	// InitialWindowBytes and InitialWindowPackets count the payload sent
+	// before the peer acknowledged any of it.
+	InitialWindowBytes   uint64
+	InitialWindowPackets uint64
+
+	TruncatedPackets uint64 // segments whose payload the snaplen cut
+	TruncatedBytes   uint64 // their whole payload (the bytes not captured are at most this)
+	// Duplicates counts capture duplicates: a segment with the same IPv4
+	// identification and sequence number as one of the last 8 (Ostermann's
+	// "hardware dups"). IPv6 has no identification; it is never counted.
+	Duplicates uint64
+	// IdleMax is the longest time between two segments of this sender.
+	IdleMax time.Duration
+	// TSPackets counts segments with the timestamps option; TSBackwards
+	// those whose TSval went backwards (RFC 7323 §5: PAWS would drop them).
+	TSPackets   uint64
+	TSBackwards uint64
+
+	// PeerMSS is the MSS the receiver announced: the largest segment the
+	// sender may send. Valid iff HasPeerMSS.
+	PeerMSS    uint16
+	HasPeerMSS bool
+	// SuperSegments counts segments larger than PeerMSS: TSO/GSO on the
+	// sender or GRO on the receiver glued segments before the capture
+	// point saw them. They are capture-point artefacts, not anomalies.
+	SuperSegments   uint64
+	MaxSuperSegment uint32
+
+	// HandshakeRTT is the time from this side's SYN to the peer's first
+	// acknowledgment of it, when the SYN was sent once (Ostermann's "RTT
+	// from 3WHS"). Valid iff HasHandshakeRTT.
+	HandshakeRTT    time.Duration
+	HasHandshakeRTT bool
+	// RTT holds the round-trip samples of this sender's segments: the time
+	// from a segment to the acknowledgment that covers it exactly, for
+	// segments sent once (Karn's rule).
+	RTT RTT
+
+	// Verdicts counts the segments that earned each verdict, indexed by bit
+	// number (see VerdictNames).
+	Verdicts [verdictCount]uint32
+
+	// Capture quality. CaptureLossBytes is data the peer acknowledged but
+	// the capture never saw (a hole the peer ACKed past, or an ACK beyond
+	// everything seen): the capture point missed it, the network did not.
+	// NetworkLossBytes is data of holes that the sender later filled with
+	// a retransmission: it was lost on the way to the receiver. Reordered
+	// counts holes filled soon and without retransmission.
+	CaptureLossEvents uint64
+	CaptureLossBytes  uint64
+	NetworkLossEvents uint64
+	NetworkLossBytes  uint64
+	Reordered         uint64
+	HolesDropped      uint64 // holes forgotten because more than maxHoles were open at once
+
+	first, last int64
+	zeroSince   int64
+	atZero      bool
+	winSet      bool
+	lastWin     uint32
+	initDone    bool
+	dataStarted bool
+	dataStart   fsm.Seq
+	synSeq      fsm.Seq
+	synTime     int64
+	lastTSval   uint32
+	dups        [8]dupKey
+	dupIx       uint8
+	ackUnseen   uint64 // bytes acknowledged beyond everything seen
+}
+
+type dupKey struct {
+	id  uint16
+	seq fsm.Seq
+}
+
+// ZeroWindowDuration returns the time the sender spent advertising a zero
+// window, counting a zero window still standing up to end.
+func (h *Half) ZeroWindowDuration(end time.Time) time.Duration {
+	d := h.Stats.ZeroWindowTime
+	if h.Stats.atZero {
+		if z := end.UnixNano() - h.Stats.zeroSince; z > 0 {
+			d += time.Duration(z)
+		}
+	}
+	return d
+}
+
+// MissedBytes returns the sequence space never captured: holes still open
+// (whether or not the peer acknowledged them) plus data acknowledged beyond
+// everything seen.
+func (h *Half) MissedBytes() uint64 {
+	n := h.Stats.ackUnseen
+	for _, x := range h.sp.holes[:h.sp.n] {
+		n += uint64(x.lo.Size(x.hi))
+	}
+	return n
+}
+
+// UnresolvedGapBytes returns the bytes of holes that were neither filled nor
+// acknowledged by the end: lost somewhere, and nothing tells where.
+func (h *Half) UnresolvedGapBytes() uint64 {
+	var n uint64
+	for _, x := range h.sp.holes[:h.sp.n] {
+		if !x.acked {
+			n += uint64(x.lo.Size(x.hi))
+		}
+	}
+	return n
+}
+
+// Base returns the sequence number relative numbers count from, and false
+// when nothing was seen yet.
+func (h *Half) Base() (fsm.Seq, bool) { return h.w.base, h.w.baseSet }
+
+// WindowScale returns Wireshark's window-scale state for this sender: the
+// shift, or -1 when no SYN was seen and -2 when scaling is not in use.
+func (h *Half) WindowScale() int8 { return h.w.winScale }
+
+func (st *DirStats) count(v Verdict) {
+	for v != 0 {
+		i := bits.TrailingZeros16(uint16(v))
+		st.Verdicts[i]++
+		v &^= 1 << i
+	}
+}
+
+// segScratch carries what account learned about the current segment to
+// quality, which needs the verdicts too.
+type segScratch struct {
+	fill uint32 // bytes that filled holes the peer had not acknowledged
+}
+
+// account updates the statistics of both directions for one segment sent by
+// d and returns whether it repeated sequence space already seen.
+func (f *Flow) account(now int64, d fsm.Dir, s *fsm.Segment, m *Meta) bool {
+	h, p := &f.Half[d], &f.Half[d.Other()]
+	st := &h.Stats
+	f.scratch = segScratch{}
+	if st.Packets > 0 {
+		if gap := time.Duration(now - st.last); gap > st.IdleMax {
+			st.IdleMax = gap
+		}
+	} else {
+		st.first = now
+	}
+	st.Packets++
+	st.last = now
+
+	flags := s.Flags
+	syn, fin := flags&fsm.FlagSYN != 0, flags&fsm.FlagFIN != 0
+	if syn {
+		st.SYN++
+		if st.SYN == 1 {
+			st.synSeq, st.synTime = s.Seq, now
+		}
+	}
+	if fin {
+		st.FIN++
+	}
+	if flags&fsm.FlagRST != 0 {
+		st.RST++
+	}
+	if flags&fsm.FlagACK != 0 {
+		st.AckPackets++
+		if s.Len == 0 && flags&(fsm.FlagSYN|fsm.FlagFIN|fsm.FlagRST) == 0 {
+			st.PureAcks++
+		}
+	}
+	if s.Len > 0 {
+		st.DataPackets++
+		st.DataBytes += uint64(s.Len)
+		st.MaxSegment = max(st.MaxSegment, s.Len)
+		if st.MinSegment == 0 || s.Len < st.MinSegment {
+			st.MinSegment = s.Len
+		}
+		if flags&fsm.FlagPSH != 0 {
+			st.PushPackets++
+		}
+		if m.Truncated {
+			st.TruncatedPackets++
+			st.TruncatedBytes += uint64(s.Len)
+		}
+		if !st.initDone {
+			st.InitialWindowBytes += uint64(s.Len)
+			st.InitialWindowPackets++
+		}
+		if !st.dataStarted {
+			st.dataStarted, st.dataStart = true, s.Seq
+		}
+		// The receiver's MSS bounds what may be on the wire (RFC 9293
+		// §3.7.1); anything larger was glued at the capture point.
+		if pe := &f.Conn.Ep[d.Other()]; pe.HasMSS {
+			st.PeerMSS, st.HasPeerMSS = pe.MSS, true
+			if s.Len > uint32(pe.MSS) {
+				st.SuperSegments++
+				st.MaxSuperSegment = max(st.MaxSuperSegment, s.Len)
+			}
+		}
+	}
+	if s.SACKCount > 0 {
+		st.SACKPackets++
+		st.MaxSACKBlocks = max(st.MaxSACKBlocks, s.SACKCount)
+		// RFC 2883 §4: a first block below the cumulative ACK reports a
+		// duplicate. Needs the block edges from the decoder.
+		if s.SACKLeft != s.SACKRight && s.SACKLeft.LessThan(s.Ack) {
+			st.DSACKPackets++
+		}
+	}
+	if s.HasTS {
+		st.TSPackets++
+		if st.TSPackets > 1 && int32(s.TSVal-st.lastTSval) < 0 {
+			st.TSBackwards++
+		}
+		st.lastTSval = s.TSVal
+	}
+	if !m.IPv6 && m.IPID != 0 && s.Seq != 0 {
+		k := dupKey{m.IPID, s.Seq}
+		for _, x := range st.dups {
+			if x == k {
+				st.Duplicates++
+				break
+			}
+		}
+		st.dups[st.dupIx] = k
+		st.dupIx = (st.dupIx + 1) % uint8(len(st.dups))
+	}
+	if flags&(fsm.FlagACK|fsm.FlagSYN) != 0 {
+		f.window(now, d, s)
+	}
+
+	rexmit := false
+	if syn || fin || s.Len > 0 {
+		if p.Stats.winSet && p.Stats.lastWin == 0 && p.Stats.Packets > 0 {
+			// Ostermann: while the peer's window is zero, a segment is a
+			// probe and is neither retransmitted nor unique data.
+			st.ZeroWindowProbes++
+			st.ZeroWindowProbeBytes += uint64(s.Len)
+		} else {
+			logical := s.LogicalLen()
+			rex, fill := h.sp.add(s.Seq, s.Seq.Add(logical), &st.HolesDropped)
+			f.scratch.fill = fill
+			if rex > 0 {
+				rexmit = true
+				st.RetransPackets++
+				st.RetransBytes += uint64(rex)
+			} else if h.sp.filledOnly {
+				st.OutOfOrder++
+			}
+			// Ostermann's unique bytes: the payload that was not a
+			// retransmission; a repeated SYN or FIN is not payload.
+			n, r := int64(logical), int64(rex)
+			if syn {
+				n--
+				if st.SYN > 1 {
+					r--
+				}
+			}
+			if fin {
+				n--
+				if st.FIN > 1 {
+					r--
+				}
+			}
+			if r < n {
+				st.UniqueBytes += uint64(n - r)
+			}
+		}
+	}
+
+	if flags&fsm.FlagACK != 0 {
+		ack := s.Ack
+		ps := &p.Stats
+		// Ostermann's RTT from the 3-way handshake: the first ACK of a SYN
+		// sent only once.
+		if ps.SYN == 1 && !ps.HasHandshakeRTT && ack == ps.synSeq+1 {
+			ps.HandshakeRTT, ps.HasHandshakeRTT = time.Duration(now-ps.synTime), true
+		}
+		if !ps.initDone && ps.dataStarted && ps.dataStart.LessThan(ack) {
+			ps.initDone = true
+		}
+		p.sp.acked(ack, ps)
+	}
+	return rexmit
+}
+
+// window records the window advertised by d.
+func (f *Flow) window(now int64, d fsm.Dir, s *fsm.Segment) {
+	st := &f.Half[d].Stats
+	win := uint32(s.Window)
+	me, peer := &f.Conn.Ep[d], &f.Conn.Ep[d.Other()]
+	if s.Flags&fsm.FlagSYN == 0 && me.SynSent && peer.SynSent && me.HasWScale && peer.HasWScale {
+		win <<= min(me.WScale, 14)
+		st.WindowScaled = true
+	}
+	st.MaxWindow = max(st.MaxWindow, win)
+	if win > 0 && (st.MinWindow == 0 || win < st.MinWindow) {
+		st.MinWindow = win
+	}
+	st.winSet, st.lastWin = true, win
+	if s.Flags&(fsm.FlagSYN|fsm.FlagFIN|fsm.FlagRST) != 0 {
+		return
+	}
+	switch {
+	case win == 0:
+		st.ZeroWindows++
+		if !st.atZero {
+			st.atZero, st.zeroSince = true, now
+		}
+	case st.atZero:
+		st.atZero = false
+		st.ZeroWindowTime += time.Duration(now - st.zeroSince)
+	}
+}
+
+// quality classifies holes filled by this segment once its verdicts are
+// known: filled by a retransmission means the network lost the data;
+// otherwise it arrived late (reordering).
+func (f *Flow) quality(d fsm.Dir, s *fsm.Segment, v Verdict) {
+	fill := f.scratch.fill
+	if fill == 0 {
+		return
+	}
+	st := &f.Half[d].Stats
+	if v&VerdictRetransmission != 0 {
+		st.NetworkLossEvents++
+		st.NetworkLossBytes += uint64(fill)
+	} else {
+		st.Reordered++
+	}
+}
+
+// maxHoles bounds the holes remembered per direction.
+const maxHoles = 4
+
+// hole is sequence space below the highest sequence seen that no captured
+// segment covered.
+type hole struct {
+	lo, hi fsm.Seq
+	acked  bool // the peer acknowledged past lo: the capture missed it
+}
+
+// space is the sequence space a direction was seen to use: [lo, hi) minus
+// at most maxHoles holes. It replaces Ostermann's unbounded list of
+// segment ranges with a fixed-size summary; when more holes are open at
+// once the oldest is forgotten (and later bytes in it count as repeats).
+type space struct {
+	started    bool
+	lo, hi     fsm.Seq
+	holes      [maxHoles]hole
+	n          uint8
+	filledOnly bool // the last add only filled holes (or space below lo)
+}
+
+// add records [s, e) and returns how many of its bytes were seen before and
+// how many filled holes the peer had not acknowledged.
+func (sp *space) add(s, e fsm.Seq, dropped *uint64) (rexmit, fill uint32) {
+	sp.filledOnly = false
+	if !sp.started {
+		sp.started, sp.lo, sp.hi = true, s, e
+		return 0, 0
+	}
+	if s.LessThan(sp.lo) {
+		// Before anything seen: the capture started after it was first
+		// sent. New to us, as in Ostermann's tcptrace.
+		cut := sp.lo
+		if e.LessThan(cut) {
+			cut = e
+		}
+		sp.lo = s
+		sp.filledOnly = !sp.hi.LessThan(e)
+		s = cut
+		if !s.LessThan(e) {
+			return 0, 0
+		}
+	}
+	below := e // end of the part below the old hi
+	if sp.hi.LessThan(e) {
+		if sp.hi.LessThan(s) {
+			sp.addHole(hole{lo: sp.hi, hi: s}, dropped)
+			below = s
+		} else {
+			below = sp.hi
+		}
+		sp.hi = e
+	}
+	if !s.LessThan(below) {
+		return 0, 0
+	}
+	length := s.Size(below)
+	var filled uint32
+	for i := 0; i < int(sp.n); i++ {
+		x := &sp.holes[i]
+		lo, hi := x.lo, x.hi
+		if lo.LessThan(s) {
+			lo = s
+		}
+		if below.LessThan(hi) {
+			hi = below
+		}
+		if !lo.LessThan(hi) {
+			continue
+		}
+		n := lo.Size(hi)
+		filled += n
+		if !x.acked {
+			fill += n
+		}
+		switch {
+		case lo == x.lo && hi == x.hi:
+			sp.removeHole(i)
+			i--
+		case lo == x.lo:
+			x.lo = hi
+		case hi == x.hi:
+			x.hi = lo
+		default:
+			rest := hole{lo: hi, hi: x.hi, acked: x.acked}
+			x.hi = lo
+			sp.addHole(rest, dropped)
+		}
+	}
+	if filled > 0 && filled == length {
+		sp.filledOnly = true
+	}
+	return length - filled, fill
+}
+
+func (sp *space) addHole(x hole, dropped *uint64) {
+	if int(sp.n) == maxHoles {
+		// Forget an acknowledged hole if there is one (its loss is counted
+		// already), else the lowest.
+		i := 0
+		for j := range sp.holes {
+			if sp.holes[j].acked {
+				i = j
+				break
+			}
+			if sp.holes[j].lo.LessThan(sp.holes[i].lo) {
+				i = j
+			}
+		}
+		sp.removeHole(i)
+		*dropped++
+	}
+	sp.holes[sp.n] = x
+	sp.n++
+}
+
+func (sp *space) removeHole(i int) {
+	copy(sp.holes[i:], sp.holes[i+1:sp.n])
+	sp.n--
+}
+
+// acked processes an acknowledgment of this direction's data: holes it
+// passes and data beyond everything seen were received by the peer but not
+// captured.
+func (sp *space) acked(ack fsm.Seq, st *DirStats) {
+	if !sp.started {
+		return
+	}
+	for i := range sp.holes[:sp.n] {
+		x := &sp.holes[i]
+		if !x.acked && x.lo.LessThan(ack) {
+			x.acked = true
+			st.CaptureLossEvents++
+			st.CaptureLossBytes += uint64(x.lo.Size(x.hi))
+		}
+	}
+	if sp.hi.LessThan(ack) {
+		n := uint64(sp.hi.Size(ack))
+		st.CaptureLossEvents++
+		st.CaptureLossBytes += n
+		st.ackUnseen += n
+		sp.hi = ack
+	}
+}
+
+// RTT summarizes round-trip samples: exact minimum, maximum, mean and
+// standard deviation, and percentiles from a log-scale histogram (8 buckets
+// per power of two of microseconds: within 6%), so memory stays fixed.
+type RTT struct {
+	Samples  uint64
+	Min, Max time.Duration
+	sum      float64 // seconds
+	sumSq    float64
+	hist     *rttHist
+}
+
+// rttBuckets covers 0 to 2^36 µs (19 hours).
+const rttBuckets = 8 + 33*8
+
+type rttHist [rttBuckets]uint32
+
+func rttBucket(d time.Duration) int {
+	us := uint64(d / time.Microsecond)
+	if us < 8 {
+		return int(us)
+	}
+	e := bits.Len64(us) - 1 // ≥ 3
+	i := 8 + (e-3)*8 + int((us>>(e-3))&7)
+	return min(i, rttBuckets-1)
+}
+
+// rttBucketMid returns the middle of bucket i.
+func rttBucketMid(i int) time.Duration {
+	if i < 8 {
+		return time.Duration(i)*time.Microsecond + time.Microsecond/2
+	}
+	e := (i-8)/8 + 3
+	sub := uint64((i - 8) % 8)
+	lo := (8 + sub) << (e - 3)
+	width := uint64(1) << (e - 3)
+	return time.Duration(lo)*time.Microsecond + time.Duration(width)*time.Microsecond/2
+}
+
+func (r *RTT) add(d time.Duration) {
+	if d < 0 {
+		return // timestamps went backwards
+	}
+	if r.Samples == 0 || d < r.Min {
+		r.Min = d
+	}
+	r.Max = max(r.Max, d)
+	r.Samples++
+	x := d.Seconds()
+	r.sum += x
+	r.sumSq += x * x
+	if r.hist == nil {
+		r.hist = new(rttHist)
+	}
+	r.hist[rttBucket(d)]++
+}
+
+// Avg returns the mean sample.
+func (r *RTT) Avg() time.Duration {
+	if r.Samples == 0 {
+		return 0
+	}
+	return time.Duration(r.sum / float64(r.Samples) * 1e9)
+}
+
+// Stddev returns the population standard deviation of the samples.
+func (r *RTT) Stddev() time.Duration {
+	if r.Samples < 2 {
+		return 0
+	}
+	n := float64(r.Samples)
+	v := r.sumSq/n - (r.sum/n)*(r.sum/n)
+	if v <= 0 {
+		return 0
+	}
+	return time.Duration(math.Sqrt(v) * 1e9)
+}
+
+// Quantile returns the q-quantile (0 < q ≤ 1) of the samples, from the
+// histogram, clamped to the exact minimum and maximum.
+func (r *RTT) Quantile(q float64) time.Duration {
+	if r.Samples == 0 || r.hist == nil {
+		return 0
+	}
+	rank := uint64(math.Ceil(q * float64(r.Samples)))
+	var seen uint64
+	for i, c := range r.hist {
+		seen += uint64(c)
+		if seen >= rank && c > 0 {
+			return min(max(rttBucketMid(i), r.Min), r.Max)
+		}
+	}
+	return r.Max
+}

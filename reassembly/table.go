@@ -1,0 +1,386 @@
+package reassembly
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/tcptrace/tcptrace/fsm"
+)
+
+// Key is a flow's canonical 4-tuple: A sorts before B, so both directions of
+// a connection map to the same key. It is comparable and pointer-free.
+type Key struct {
+	A, B netip.AddrPort
+}
+
+// MakeKey returns the canonical key of a segment from src to dst.
+func MakeKey(src, dst netip.AddrPort) Key {
+	if less(dst, src) {
+		return Key{dst, src}
+	}
+	return Key{src, dst}
+}
+
+func less(a, b netip.AddrPort) bool {
+	if c := a.Addr().Compare(b.Addr()); c != 0 {
+		return c < 0
+	}
+	return a.Port() < b.Port()
+}
+
+// Config tunes the flow table.
+type Config struct {
+	FSM fsm.Config
+	// IdleTimeout evicts a flow that has seen no packet for this long, by
+	// capture time (Zeek's tcp_inactivity_timeout is 5 minutes).
+	IdleTimeout time.Duration
+	// MaxFlows bounds the flows held at once; when it is reached the least
+	// recently active flow is evicted. 0 means no bound.
+	MaxFlows int
+	// KeepSteps, when positive, keeps up to this many packets of each flow
+	// (the first half and the last half, counting what was left out) for
+	// ladder diagrams. It costs memory per packet; 0 keeps none.
+	KeepSteps int
+}
+
+// DefaultConfig returns the defaults documented in README.md.
+func DefaultConfig() Config {
+	return Config{FSM: fsm.DefaultConfig(), IdleTimeout: 5 * time.Minute, MaxFlows: 1 << 20}
+}
+
+// Meta is what the flow table needs of a packet beyond its addresses and
+// segment.
+type Meta struct {
+	Frame     uint64
+	WireLen   uint32 // frame bytes on the wire
+	IPLen     uint32 // IP total length
+	Truncated bool   // the snaplen cut the TCP payload
+	IPv6      bool
+	Tunneled  bool // carried inside a tunnel (Teredo, GTP-U, IP-in-IP, VXLAN)
+	// IPID is the IPv4 identification (0 for IPv6), used to recognise
+	// capture duplicates (DirStats.Duplicates).
+	IPID uint16
+	// BadChecksum marks a segment whose TCP checksum failed verification.
+	// It is counted (and given to the Zeek view, which records it as
+	// Zeek does) but not stepped through the state machine, as Zeek and
+	// Suricata drop such segments by default.
+	BadChecksum bool
+}
+
+// EndReason says why a flow left the table.
+type EndReason uint8
+
+// End reasons.
+const (
+	EndCapture EndReason = iota // still in the table at the end of the capture
+	EndIdle                     // evicted after IdleTimeout without packets
+	EndLimit                    // evicted because MaxFlows was reached
+	EndReused                   // a new SYN started a new incarnation of the 4-tuple
+)
+
+var endNames = [...]string{"end_of_capture", "idle_timeout", "flow_limit", "tuple_reused"}
+
+// String returns the stable report name.
+func (r EndReason) String() string {
+	if int(r) < len(endNames) {
+		return endNames[r]
+	}
+	return "unknown"
+}
+
+// Flow is one incarnation of a TCP connection: its endpoints, state machine
+// and counters. A Flow handed to the done callback is final; the table no
+// longer touches it.
+type Flow struct {
+	ID          uint64 // 1-based, in order of first frame
+	Key         Key
+	Client      netip.AddrPort
+	Server      netip.AddrPort
+	Incarnation int // 1 for the first use of the 4-tuple in the capture, 2 for the next...
+	// RolesGuessed is set when no SYN showed who opened the connection;
+	// RoleReason then says how the roles were chosen.
+	RolesGuessed bool
+	RoleReason   string
+
+	Conn fsm.Conn
+	// Zeek follows the flow with Zeek's rules for conn_state and history.
+	Zeek ZeekConn
+
+	FirstFrame, LastFrame uint64
+	First, Last           time.Time
+	Packets               [2]uint64 // per sender (fsm.Dir)
+	Bytes                 [2]uint64 // frame bytes on the wire
+	IPBytes               [2]uint64
+	PayloadBytes          [2]uint64 // TCP payload, retransmissions included
+	Truncated             [2]uint64 // segments whose payload the snaplen cut
+	BadChecksums          [2]uint64 // segments that failed checksum verification (not stepped)
+	IPv6                  bool
+	Tunneled              bool
+
+	End EndReason
+
+	// Half is each sender's sequence space: Wireshark's verdict state,
+	// Ostermann-style statistics and capture quality (seq.go, seqstats.go).
+	Half [2]Half
+	// Pkt is the sequence analysis of the most recent segment of this flow,
+	// valid until the next Observe of it.
+	Pkt     Packet
+	seq     seqConn
+	scratch segScratch
+
+	// Steps holds the packets kept for ladder diagrams (Config.KeepSteps):
+	// the first ones, then, after StepsElided left out, the most recent.
+	Steps       []Step
+	StepsElided uint64
+
+	prev, next *Flow // LRU list by capture time of the last packet
+}
+
+// Dir returns the direction of a segment sent by src.
+func (f *Flow) Dir(src netip.AddrPort) fsm.Dir {
+	if src == f.Client {
+		return fsm.DirClient
+	}
+	return fsm.DirServer
+}
+
+// Stats counts what the table did.
+type Stats struct {
+	Flows         uint64 // flows created (incarnations included)
+	Evicted       uint64 // flows evicted for idleness or the MaxFlows limit
+	EvictedLimit  uint64 // of which for the limit
+	Reused        uint64 // new incarnations of a 4-tuple
+	MaxConcurrent int
+}
+
+// Table is the flow table. Not safe for concurrent use.
+type Table struct {
+	cfg   Config
+	flows map[Key]*Flow
+	done  func(*Flow)
+	head  *Flow // least recently active
+	tail  *Flow
+	stats Stats
+	now   time.Time
+	// lastSweep is when idle flows were last looked for.
+	lastSweep time.Time
+}
+
+// NewTable returns an empty table. done is called with every flow when it
+// leaves the table (reuse, eviction, Flush), in that order of events.
+func NewTable(cfg Config, done func(*Flow)) *Table {
+	return &Table{cfg: cfg, flows: make(map[Key]*Flow), done: done}
+}
+
+// Stats returns the table's counters.
+func (t *Table) Stats() Stats { return t.stats }
+
+// Len returns the number of flows held.
+func (t *Table) Len() int { return len(t.flows) }
+
+// Observe accounts one segment from src to dst captured at ts, and returns
+// its flow and the direction it travelled. It allocates only when a flow is
+// created.
+func (t *Table) Observe(ts time.Time, src, dst netip.AddrPort, seg fsm.Segment, m Meta) (*Flow, fsm.Dir) {
+	if ts.After(t.now) {
+		t.now = ts
+	}
+	k := MakeKey(src, dst)
+	f := t.flows[k]
+	bareSYN := seg.Flags&(fsm.FlagSYN|fsm.FlagACK|fsm.FlagRST|fsm.FlagFIN) == fsm.FlagSYN
+	if f != nil && bareSYN {
+		d := f.Dir(src)
+		if f.Conn.Reusable(d, seg.Seq, ts, t.cfg.IdleTimeout) {
+			f.Conn.EndForReuse(m.Frame, ts)
+			inc := f.Incarnation
+			old := f
+			t.remove(f, EndReused)
+			f = t.create(k, src, dst, seg, m, ts)
+			f.Incarnation = inc + 1
+			f.inheritSeq(old) // seq.go: Wireshark's own reuse rule decides for the verdicts
+			t.stats.Reused++
+		}
+	}
+	if f == nil {
+		f = t.create(k, src, dst, seg, m, ts)
+	} else {
+		t.touch(f)
+	}
+	d := f.Dir(src)
+	f.LastFrame, f.Last = m.Frame, ts
+	f.Packets[d]++
+	f.Bytes[d] += uint64(m.WireLen)
+	f.IPBytes[d] += uint64(m.IPLen)
+	f.PayloadBytes[d] += uint64(seg.Len)
+	if m.Truncated {
+		f.Truncated[d]++
+	}
+	f.Zeek.Observe(ts, d, src.Port(), dst.Port(), &seg, &m)
+	f.analyze(ts, d, &seg, &m) // seq.go: sequence-space verdicts and statistics
+	if m.BadChecksum {
+		f.BadChecksums[d]++
+		return f, d
+	}
+	f.Conn.Step(m.Frame, ts, d, seg)
+	if t.cfg.KeepSteps > 0 {
+		f.keep(t.cfg.KeepSteps, Step{Frame: m.Frame, Time: ts, Dir: d, Flags: seg.Flags, Seq: seg.Seq, Ack: seg.Ack, Len: seg.Len, Win: seg.Window})
+	}
+	if ts.Sub(t.lastSweep) >= time.Second {
+		t.lastSweep = ts
+		t.sweep(ts)
+	}
+	return f, d
+}
+
+// create adds a flow for a first segment from src to dst, choosing the roles.
+func (t *Table) create(k Key, src, dst netip.AddrPort, seg fsm.Segment, m Meta, ts time.Time) *Flow {
+	if t.cfg.MaxFlows > 0 && len(t.flows) >= t.cfg.MaxFlows && t.head != nil {
+		t.stats.EvictedLimit++
+		t.evict(t.head, EndLimit)
+	}
+	t.stats.Flows++
+	f := &Flow{ID: t.stats.Flows, Key: k, Incarnation: 1, FirstFrame: m.Frame, First: ts, IPv6: m.IPv6, Tunneled: m.Tunneled}
+	f.Conn.Reset(t.cfg.FSM)
+	switch {
+	case seg.Flags&(fsm.FlagSYN|fsm.FlagACK) == fsm.FlagSYN:
+		// RFC 9293 §3.5: the sender of the first SYN is the active opener.
+		f.Client, f.Server = src, dst
+	case seg.Flags&(fsm.FlagSYN|fsm.FlagACK) == fsm.FlagSYN|fsm.FlagACK:
+		// The SYN was not captured; the SYN-ACK answers it.
+		f.Client, f.Server = dst, src
+		f.RolesGuessed, f.RoleReason = true, "first captured segment is a SYN-ACK: its receiver opened the connection"
+	default:
+		f.RolesGuessed = true
+		f.Client, f.Server, f.RoleReason = guessRoles(src, dst)
+	}
+	t.flows[k] = f
+	t.append(f)
+	if n := len(t.flows); n > t.stats.MaxConcurrent {
+		t.stats.MaxConcurrent = n
+	}
+	return f
+}
+
+// guessRoles picks client and server for a connection picked up mid-stream
+// from the ports, as Zeek and Wireshark do: a well-known port (below 1024)
+// or a non-ephemeral port facing an ephemeral one is the server.
+func guessRoles(src, dst netip.AddrPort) (client, server netip.AddrPort, why string) {
+	sp, dp := src.Port(), dst.Port()
+	switch {
+	case dp < 1024 && sp >= 1024:
+		return src, dst, "no SYN captured: the well-known port is the server"
+	case sp < 1024 && dp >= 1024:
+		return dst, src, "no SYN captured: the well-known port is the server"
+	case dp < 32768 && sp >= 32768:
+		return src, dst, "no SYN captured: the non-ephemeral port is the server"
+	case sp < 32768 && dp >= 32768:
+		return dst, src, "no SYN captured: the non-ephemeral port is the server"
+	}
+	return src, dst, "no SYN captured: the sender of the first captured segment is taken as the client"
+}
+
+// sweep evicts flows idle for longer than the idle timeout.
+func (t *Table) sweep(now time.Time) {
+	if t.cfg.IdleTimeout <= 0 {
+		return
+	}
+	for t.head != nil && now.Sub(t.head.Last) > t.cfg.IdleTimeout {
+		t.evict(t.head, EndIdle)
+	}
+}
+
+func (t *Table) evict(f *Flow, why EndReason) {
+	t.stats.Evicted++
+	f.Conn.Finish(t.now)
+	t.remove(f, why)
+}
+
+// remove takes f out of the table and hands it to the done callback.
+func (t *Table) remove(f *Flow, why EndReason) {
+	f.End = why
+	delete(t.flows, f.Key)
+	t.unlink(f)
+	if t.done != nil {
+		t.done(f)
+	}
+}
+
+// Flush finishes every flow still held, as of capture time now (normally the
+// last packet's timestamp), oldest first.
+func (t *Table) Flush(now time.Time) {
+	if now.After(t.now) {
+		t.now = now
+	}
+	for t.head != nil {
+		f := t.head
+		f.Conn.Finish(t.now)
+		t.remove(f, EndCapture)
+	}
+}
+
+// Each calls fn for every flow still held, least recently active first,
+// without removing it (for periodic snapshots).
+func (t *Table) Each(fn func(*Flow)) {
+	for f := t.head; f != nil; f = f.next {
+		fn(f)
+	}
+}
+
+func (t *Table) append(f *Flow) {
+	f.prev, f.next = t.tail, nil
+	if t.tail != nil {
+		t.tail.next = f
+	} else {
+		t.head = f
+	}
+	t.tail = f
+}
+
+func (t *Table) unlink(f *Flow) {
+	if f.prev != nil {
+		f.prev.next = f.next
+	} else {
+		t.head = f.next
+	}
+	if f.next != nil {
+		f.next.prev = f.prev
+	} else {
+		t.tail = f.prev
+	}
+	f.prev, f.next = nil, nil
+}
+
+// touch moves f to the most recently active end of the list.
+func (t *Table) touch(f *Flow) {
+	if t.tail == f {
+		return
+	}
+	t.unlink(f)
+	t.append(f)
+}
+
+// Step is one packet of a flow, kept for ladder diagrams when
+// Config.KeepSteps is set.
+type Step struct {
+	Frame uint64
+	Time  time.Time
+	Dir   fsm.Dir
+	Flags fsm.Flags
+	Seq   fsm.Seq
+	Ack   fsm.Seq
+	Len   uint32
+	Win   uint16
+}
+
+// keep records s, holding at most n steps: the first n/2 and the latest n/2.
+func (f *Flow) keep(n int, s Step) {
+	head := n / 2
+	if len(f.Steps) < n {
+		f.Steps = append(f.Steps, s)
+		return
+	}
+	// Shift the tail window left by one and put s last.
+	copy(f.Steps[head:], f.Steps[head+1:])
+	f.Steps[n-1] = s
+	f.StepsElided++
+}

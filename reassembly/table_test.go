@@ -1,0 +1,164 @@
+package reassembly_test
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/tcptrace/tcptrace/fsm"
+	"github.com/tcptrace/tcptrace/reassembly"
+)
+
+var (
+	cli = netip.MustParseAddrPort("10.0.0.1:40000")
+	srv = netip.MustParseAddrPort("10.0.0.2:80")
+	t0  = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+)
+
+type pkt struct {
+	from     netip.AddrPort
+	flags    fsm.Flags
+	seq, ack uint32
+	n        uint32
+	ms       int
+}
+
+func feed(tb testing.TB, cfg reassembly.Config, pkts []pkt) []*reassembly.Flow {
+	tb.Helper()
+	var done []*reassembly.Flow
+	tab := reassembly.NewTable(cfg, func(f *reassembly.Flow) { done = append(done, f) })
+	var last time.Time
+	for i, p := range pkts {
+		to := srv
+		if p.from == srv {
+			to = cli
+		}
+		last = t0.Add(time.Duration(p.ms) * time.Millisecond)
+		tab.Observe(last, p.from, to, fsm.Segment{Seq: fsm.Seq(p.seq), Ack: fsm.Seq(p.ack), Flags: p.flags, Len: p.n, Window: 512}, reassembly.Meta{Frame: uint64(i + 1), WireLen: 60, IPLen: 40 + p.n})
+	}
+	tab.Flush(last)
+	return done
+}
+
+const (
+	syn    = fsm.FlagSYN
+	synack = fsm.FlagSYN | fsm.FlagACK
+	ack    = fsm.FlagACK
+	fin    = fsm.FlagFIN | fsm.FlagACK
+)
+
+func TestUnansweredSYNRetransmissions(t *testing.T) {
+	flows := feed(t, reassembly.DefaultConfig(), []pkt{
+		{cli, syn, 100, 0, 0, 0},
+		{cli, syn, 100, 0, 0, 1000},
+		{cli, syn, 100, 0, 0, 3000},
+	})
+	if len(flows) != 1 {
+		t.Fatalf("got %d flows, want 1 (retransmissions are not new connections)", len(flows))
+	}
+	f := flows[0]
+	if f.Client != cli || f.Packets[fsm.DirClient] != 3 {
+		t.Errorf("client = %v with %d packets, want %v with 3", f.Client, f.Packets[fsm.DirClient], cli)
+	}
+	if got := f.Conn.Ep[fsm.DirServer].State; got != fsm.StateUnknown {
+		t.Errorf("server state = %v, want UNKNOWN (the SYN was never answered)", got)
+	}
+	if got := f.Conn.Close(); got != fsm.CloseUnanswered {
+		t.Errorf("Close() = %v, want unanswered", got)
+	}
+}
+
+func TestTimeWaitReuseStartsNewIncarnation(t *testing.T) {
+	flows := feed(t, reassembly.DefaultConfig(), []pkt{
+		{cli, syn, 100, 0, 0, 0},
+		{srv, synack, 300, 101, 0, 1},
+		{cli, ack, 101, 301, 0, 2},
+		{srv, fin, 301, 101, 0, 10}, // the server closes first: it will sit in TIME-WAIT
+		{cli, fin, 101, 302, 0, 11},
+		{srv, ack, 302, 102, 0, 12},
+		{cli, syn, 9000, 0, 0, 300}, // same tuple, new ISN, 0.3 s later
+		{srv, synack, 5000, 9001, 0, 301},
+		{cli, ack, 9001, 5001, 0, 302},
+	})
+	if len(flows) != 2 {
+		t.Fatalf("got %d flows, want 2 incarnations", len(flows))
+	}
+	old, cur := flows[0], flows[1]
+	if old.End != reassembly.EndReused || cur.Incarnation != 2 {
+		t.Errorf("end = %v, incarnation = %d; want tuple_reused and 2", old.End, cur.Incarnation)
+	}
+	tl := old.Conn.Timeline[fsm.DirServer]
+	if last := tl[len(tl)-1]; last.From != fsm.StateTimeWait || last.To != fsm.StateClosed || last.Frame != 7 {
+		t.Errorf("old server's last transition = %+v, want TIME-WAIT -> CLOSED at frame 7", last)
+	}
+	if got := cur.Conn.Handshake(); got != fsm.HandshakeThreeWay {
+		t.Errorf("new incarnation handshake = %v, want three_way", got)
+	}
+}
+
+func TestMidstreamRolesGuessed(t *testing.T) {
+	flows := feed(t, reassembly.DefaultConfig(), []pkt{
+		{srv, ack, 300, 100, 50, 0}, // the server's data is seen first
+		{cli, ack, 100, 350, 0, 1},
+	})
+	f := flows[0]
+	if f.Client != cli || f.Server != srv || !f.RolesGuessed {
+		t.Errorf("roles = %v -> %v guessed=%v, want %v -> %v guessed (port 80 is the server)", f.Client, f.Server, f.RolesGuessed, cli, srv)
+	}
+}
+
+func TestIdleEviction(t *testing.T) {
+	cfg := reassembly.DefaultConfig()
+	cfg.IdleTimeout = time.Second
+	other := netip.MustParseAddrPort("10.0.0.3:50000")
+	var done []*reassembly.Flow
+	tab := reassembly.NewTable(cfg, func(f *reassembly.Flow) { done = append(done, f) })
+	tab.Observe(t0, cli, srv, fsm.Segment{Seq: 1, Flags: syn}, reassembly.Meta{Frame: 1})
+	tab.Observe(t0.Add(5*time.Second), other, srv, fsm.Segment{Seq: 1, Flags: syn}, reassembly.Meta{Frame: 2})
+	if len(done) != 1 || done[0].End != reassembly.EndIdle || tab.Len() != 1 {
+		t.Fatalf("after 5 s: %d done (end %v), %d held; want the idle flow evicted", len(done), done[0].End, tab.Len())
+	}
+	if st := tab.Stats(); st.Evicted != 1 {
+		t.Errorf("Evicted = %d, want 1", st.Evicted)
+	}
+}
+
+func TestObserveAllocs(t *testing.T) {
+	tab := reassembly.NewTable(reassembly.DefaultConfig(), nil)
+	m := reassembly.Meta{Frame: 1, WireLen: 1514, IPLen: 1500}
+	tab.Observe(t0, cli, srv, fsm.Segment{Seq: 100, Flags: syn}, m)
+	tab.Observe(t0, srv, cli, fsm.Segment{Seq: 300, Ack: 101, Flags: synack}, m)
+	tab.Observe(t0, cli, srv, fsm.Segment{Seq: 101, Ack: 301, Flags: ack}, m)
+	seg := fsm.Segment{Seq: 101, Ack: 301, Flags: ack, Len: 1448, Window: 512}
+	back := fsm.Segment{Seq: 301, Ack: 101, Flags: ack, Window: 512}
+	ts := t0
+	allocs := testing.AllocsPerRun(1000, func() {
+		ts = ts.Add(time.Millisecond)
+		m.Frame++
+		tab.Observe(ts, cli, srv, seg, m)
+		seg.Seq = seg.Seq.Add(1448)
+		back.Ack = seg.Seq
+		m.Frame++
+		tab.Observe(ts, srv, cli, back, m)
+	})
+	if allocs != 0 {
+		t.Errorf("Observe on an established flow allocates %v times per packet pair, want 0", allocs)
+	}
+}
+
+func BenchmarkObserve(b *testing.B) {
+	tab := reassembly.NewTable(reassembly.DefaultConfig(), nil)
+	m := reassembly.Meta{Frame: 1, WireLen: 1514, IPLen: 1500}
+	tab.Observe(t0, cli, srv, fsm.Segment{Seq: 100, Flags: syn}, m)
+	tab.Observe(t0, srv, cli, fsm.Segment{Seq: 300, Ack: 101, Flags: synack}, m)
+	seg := fsm.Segment{Seq: 101, Ack: 301, Flags: ack, Len: 1448, Window: 512}
+	ts := t0
+	b.ReportAllocs()
+	for b.Loop() {
+		ts = ts.Add(time.Microsecond)
+		m.Frame++
+		tab.Observe(ts, cli, srv, seg, m)
+		seg.Seq = seg.Seq.Add(1448)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+}

@@ -1,0 +1,511 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/tcptrace/tcptrace/fsm"
+	"github.com/tcptrace/tcptrace/reassembly"
+)
+
+// SchemaVersion is the version of the JSON report schema (docs/schema.md).
+// It changes in its major part only when a field is removed or changes
+// meaning.
+const SchemaVersion = "1.0"
+
+// Report is the whole JSON document.
+type Report struct {
+	SchemaVersion string       `json:"schema_version"`
+	Tool          string       `json:"tool"`
+	Capture       Capture      `json:"capture"`
+	Connections   []Connection `json:"connections"`
+}
+
+// Capture describes what was read.
+type Capture struct {
+	Sources      []string `json:"sources"`
+	Formats      []string `json:"formats"`
+	LinkTypes    []string `json:"link_types"`
+	Packets      uint64   `json:"packets"`
+	TCPPackets   uint64   `json:"tcp_packets"`
+	Skipped      uint64   `json:"skipped"`
+	Truncated    uint64   `json:"truncated"`
+	BadChecksums uint64   `json:"bad_checksums,omitempty"`
+	Bytes        uint64   `json:"bytes"`
+	First        string   `json:"first,omitempty"`
+	Last         string   `json:"last,omitempty"`
+	Interrupted  bool     `json:"interrupted,omitempty"`
+	Warnings     []string `json:"warnings,omitempty"`
+	Errors       []string `json:"errors,omitempty"`
+	Flows        Flows    `json:"flows"`
+}
+
+// Flows counts what the flow table did.
+type Flows struct {
+	Connections   uint64 `json:"connections"`
+	MaxConcurrent int    `json:"max_concurrent"`
+	Reused        uint64 `json:"tuple_reused"`
+	Evicted       uint64 `json:"evicted"`
+	EvictedLimit  uint64 `json:"evicted_flow_limit"`
+}
+
+// Pair holds one value per endpoint: what the client sent and what the
+// server sent.
+type Pair struct {
+	Client uint64 `json:"client"`
+	Server uint64 `json:"server"`
+}
+
+// Endpoint is one side of a connection.
+type Endpoint struct {
+	IP            string  `json:"ip"`
+	Port          uint16  `json:"port"`
+	InitialState  string  `json:"initial_state"`
+	ISN           *uint32 `json:"isn,omitempty"`
+	MSS           *uint16 `json:"mss,omitempty"`
+	WindowScale   *uint8  `json:"window_scale,omitempty"`
+	SACKPermitted bool    `json:"sack_permitted"`
+	Timestamps    bool    `json:"timestamps"`
+}
+
+// Transition is one state change of one endpoint.
+type Transition struct {
+	Frame    uint64 `json:"frame"`
+	Time     string `json:"time"`
+	From     string `json:"from"`
+	To       string `json:"to"`
+	Cause    string `json:"cause"`
+	Inferred bool   `json:"inferred"`
+}
+
+// Timeline holds both endpoints' transitions.
+type Timeline struct {
+	Client []Transition `json:"client"`
+	Server []Transition `json:"server"`
+}
+
+// States holds one state per endpoint.
+type States struct {
+	Client string `json:"client"`
+	Server string `json:"server"`
+}
+
+// Connection is one incarnation of a TCP connection.
+type Connection struct {
+	ID           uint64            `json:"id"`
+	Client       Endpoint          `json:"client"`
+	Server       Endpoint          `json:"server"`
+	IPVersion    int               `json:"ip_version"`
+	Tunneled     bool              `json:"tunneled,omitempty"`
+	Incarnation  int               `json:"incarnation"`
+	RolesGuessed bool              `json:"roles_guessed"`
+	RoleReason   string            `json:"role_reason,omitempty"`
+	Start        string            `json:"start"`
+	End          string            `json:"end"`
+	DurationUS   int64             `json:"duration_us"`
+	FirstFrame   uint64            `json:"first_frame"`
+	LastFrame    uint64            `json:"last_frame"`
+	Packets      Pair              `json:"packets"`
+	Bytes        Pair              `json:"bytes"`
+	IPBytes      Pair              `json:"ip_bytes"`
+	PayloadBytes Pair              `json:"payload_bytes"`
+	Truncated    Pair              `json:"truncated_segments"`
+	Handshake    string            `json:"handshake"`
+	Close        string            `json:"close"`
+	HalfClose    bool              `json:"half_close"`
+	ClosedFirst  string            `json:"closed_first,omitempty"`
+	ResetBy      string            `json:"reset_by,omitempty"`
+	EffectiveMSS uint16            `json:"effective_mss,omitempty"`
+	Timeline     Timeline          `json:"timeline"`
+	FinalState   States            `json:"final_state"`
+	EndReason    string            `json:"end_reason"`
+	Violations   map[string]uint32 `json:"violations,omitempty"`
+	Zeek         Zeek              `json:"zeek"`
+	// Stats and Quality come from the sequence-space analysis (issue 3).
+	Stats   Stats   `json:"stats"`
+	Quality Quality `json:"capture_quality"`
+}
+
+// Zeek holds Zeek's verdicts on the connection, with Zeek's codes (conn.log
+// conn_state and history). Zeek's originator is normally tcptrace's client;
+// OrigIsClient says when Zeek's role heuristics chose the other side.
+type Zeek struct {
+	ConnState    string `json:"conn_state"`
+	History      string `json:"history"`
+	OrigIsClient bool   `json:"orig_is_client"`
+}
+
+// TimeLayout is RFC 3339 with all nine fractional digits, in UTC. Unlike
+// time.RFC3339Nano it keeps trailing zeros, so the strings have one width
+// and sort as the times they denote.
+const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// Time formats a capture timestamp with TimeLayout.
+func Time(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(TimeLayout)
+}
+
+func endpoint(ap netip.AddrPort, e *fsm.Endpoint) Endpoint {
+	out := Endpoint{
+		IP:            ap.Addr().Unmap().String(),
+		Port:          ap.Port(),
+		InitialState:  e.Initial.String(),
+		SACKPermitted: e.SACKPerm,
+		Timestamps:    e.HasTS,
+	}
+	if e.SynSent {
+		isn := uint32(e.ISS)
+		out.ISN = &isn
+	}
+	if e.HasMSS {
+		mss := e.MSS
+		out.MSS = &mss
+	}
+	if e.HasWScale {
+		ws := e.WScale
+		out.WindowScale = &ws
+	}
+	return out
+}
+
+func transitions(tl []fsm.Transition) []Transition {
+	out := make([]Transition, len(tl))
+	for i, t := range tl {
+		out[i] = Transition{Frame: t.Frame, Time: Time(t.Time), From: t.From.String(), To: t.To.String(), Cause: t.Cause, Inferred: t.Inferred}
+	}
+	return out
+}
+
+// NewConnection builds the report record of a finished flow.
+func NewConnection(f *reassembly.Flow) Connection {
+	c := &f.Conn
+	cl, sv := &c.Ep[fsm.DirClient], &c.Ep[fsm.DirServer]
+	out := Connection{
+		ID:           f.ID,
+		Client:       endpoint(f.Client, cl),
+		Server:       endpoint(f.Server, sv),
+		IPVersion:    4,
+		Incarnation:  f.Incarnation,
+		Tunneled:     f.Tunneled,
+		RolesGuessed: f.RolesGuessed,
+		RoleReason:   f.RoleReason,
+		Start:        Time(f.First),
+		End:          Time(f.Last),
+		DurationUS:   f.Last.Sub(f.First).Microseconds(),
+		FirstFrame:   f.FirstFrame,
+		LastFrame:    f.LastFrame,
+		Packets:      Pair{f.Packets[0], f.Packets[1]},
+		Bytes:        Pair{f.Bytes[0], f.Bytes[1]},
+		IPBytes:      Pair{f.IPBytes[0], f.IPBytes[1]},
+		PayloadBytes: Pair{f.PayloadBytes[0], f.PayloadBytes[1]},
+		Truncated:    Pair{f.Truncated[0], f.Truncated[1]},
+		Handshake:    c.Handshake().String(),
+		Close:        c.Close().String(),
+		HalfClose:    c.HalfCloseData,
+		EffectiveMSS: c.EffectiveMSS(f.IPv6),
+		Timeline:     Timeline{Client: transitions(c.Timeline[fsm.DirClient]), Server: transitions(c.Timeline[fsm.DirServer])},
+		FinalState:   States{Client: cl.State.String(), Server: sv.State.String()},
+		EndReason:    f.End.String(),
+	}
+	if f.IPv6 {
+		out.IPVersion = 6
+	}
+	out.Zeek.ConnState, out.Zeek.History, out.Zeek.OrigIsClient = f.Zeek.Verdict()
+	dur := f.Last.Sub(f.First)
+	out.Stats = Stats{Client: dirStats(&f.Half[fsm.DirClient], dur, f.Last), Server: dirStats(&f.Half[fsm.DirServer], dur, f.Last)}
+	out.Quality = quality(f)
+	if c.FinSeen {
+		out.ClosedFirst = c.FirstFin.String()
+	}
+	if c.RstSeen {
+		out.ResetBy = c.RstBy.String()
+	}
+	for v, n := range c.Violations() {
+		if n > 0 && v != int(fsm.ViolationNone) {
+			if out.Violations == nil {
+				out.Violations = make(map[string]uint32)
+			}
+			out.Violations[fsm.Violation(v).String()] = n
+		}
+	}
+	return out
+}
+
+// WriteJSON writes the whole report as one indented JSON document.
+func WriteJSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// JSONLines writes one JSON object per line: each connection as it is
+// handed over, then a final capture record. Every line carries a "type"
+// ("connection" or "capture") so a reader can tell them apart.
+type JSONLines struct {
+	enc *json.Encoder
+}
+
+// NewJSONLines returns a JSON Lines writer on w.
+func NewJSONLines(w io.Writer) *JSONLines { return &JSONLines{enc: json.NewEncoder(w)} }
+
+type typedConnection struct {
+	Type string `json:"type"`
+	Connection
+}
+
+type typedCapture struct {
+	Type          string  `json:"type"`
+	SchemaVersion string  `json:"schema_version"`
+	Capture       Capture `json:"capture"`
+}
+
+// Connection writes one connection line.
+func (j *JSONLines) Connection(c Connection) error {
+	return j.enc.Encode(typedConnection{Type: "connection", Connection: c})
+}
+
+// Capture writes the closing capture line.
+func (j *JSONLines) Capture(c Capture) error {
+	return j.enc.Encode(typedCapture{Type: "capture", SchemaVersion: SchemaVersion, Capture: c})
+}
+
+// Sequence-space analysis (issue 3): per-direction statistics, capture
+// quality and the per-packet lines of -T packets.
+
+// RTT is a summary of round-trip samples, in microseconds.
+type RTT struct {
+	Samples  uint64 `json:"samples"`
+	MinUS    int64  `json:"min_us"`
+	AvgUS    int64  `json:"avg_us"`
+	MaxUS    int64  `json:"max_us"`
+	StddevUS int64  `json:"stddev_us"`
+	P50US    int64  `json:"p50_us"`
+	P95US    int64  `json:"p95_us"`
+	P99US    int64  `json:"p99_us"`
+}
+
+// DirStats holds what one endpoint sent, in the spirit of Ostermann's
+// tcptrace -l columns (docs/schema.md, "stats").
+type DirStats struct {
+	Packets              uint64            `json:"packets"`
+	DataPackets          uint64            `json:"data_packets"`
+	DataBytes            uint64            `json:"data_bytes"`
+	AckPackets           uint64            `json:"ack_packets"`
+	PureAcks             uint64            `json:"pure_acks"`
+	PushPackets          uint64            `json:"push_packets"`
+	SYN                  uint64            `json:"syn_packets"`
+	FIN                  uint64            `json:"fin_packets"`
+	RST                  uint64            `json:"rst_packets"`
+	UniqueBytes          uint64            `json:"unique_bytes"`
+	RetransPackets       uint64            `json:"retransmitted_packets"`
+	RetransBytes         uint64            `json:"retransmitted_bytes"`
+	OutOfOrder           uint64            `json:"out_of_order_packets"`
+	ZeroWindowProbes     uint64            `json:"zero_window_probes"`
+	ZeroWindowProbeBytes uint64            `json:"zero_window_probe_bytes"`
+	SACKPackets          uint64            `json:"sack_packets"`
+	DSACKPackets         uint64            `json:"dsack_packets"`
+	MaxSACKBlocks        uint8             `json:"max_sack_blocks"`
+	MaxSegment           uint32            `json:"max_segment_size"`
+	MinSegment           uint32            `json:"min_segment_size"`
+	AvgSegment           uint64            `json:"avg_segment_size"`
+	MaxWindow            uint32            `json:"max_window"`
+	MinWindow            uint32            `json:"min_window"`
+	WindowScaled         bool              `json:"window_scaled"`
+	ZeroWindows          uint64            `json:"zero_window_adverts"`
+	ZeroWindowUS         int64             `json:"zero_window_us"`
+	InitialWindowBytes   uint64            `json:"initial_window_bytes"`
+	InitialWindowPackets uint64            `json:"initial_window_packets"`
+	MissedBytes          uint64            `json:"missed_bytes"`
+	TruncatedPackets     uint64            `json:"truncated_packets"`
+	TruncatedBytes       uint64            `json:"truncated_bytes"`
+	Duplicates           uint64            `json:"duplicate_packets"`
+	IdleMaxUS            int64             `json:"idle_max_us"`
+	Throughput           uint64            `json:"throughput_bytes_per_sec"`
+	TSPackets            uint64            `json:"timestamp_packets"`
+	TSBackwards          uint64            `json:"timestamp_backwards"`
+	PeerMSS              *uint16           `json:"peer_mss,omitempty"`
+	HandshakeRTTUS       *int64            `json:"handshake_rtt_us,omitempty"`
+	RTT                  *RTT              `json:"rtt,omitempty"`
+	Analysis             map[string]uint32 `json:"analysis,omitempty"`
+}
+
+// Stats holds both directions' statistics.
+type Stats struct {
+	Client DirStats `json:"client"`
+	Server DirStats `json:"server"`
+}
+
+// DirQuality is the capture quality of one direction's data.
+type DirQuality struct {
+	CaptureLossEvents  uint64 `json:"capture_loss_events"`
+	CaptureLossBytes   uint64 `json:"capture_loss_bytes"`
+	NetworkLossEvents  uint64 `json:"network_loss_events"`
+	NetworkLossBytes   uint64 `json:"network_loss_bytes"`
+	Reordered          uint64 `json:"reordered"`
+	UnresolvedGapBytes uint64 `json:"unresolved_gap_bytes"`
+	SuperSegments      uint64 `json:"super_segments"`
+	MaxSuperSegment    uint32 `json:"max_super_segment,omitempty"`
+}
+
+// Quality says how far the capture can be trusted for this connection, and
+// which numbers that limits (Notes).
+type Quality struct {
+	OneSided  bool       `json:"one_sided"`
+	Midstream bool       `json:"midstream"`
+	Client    DirQuality `json:"client"`
+	Server    DirQuality `json:"server"`
+	Notes     []string   `json:"notes,omitempty"`
+}
+
+func us(d time.Duration) int64 { return d.Microseconds() }
+
+func dirStats(h *reassembly.Half, dur time.Duration, end time.Time) DirStats {
+	s := &h.Stats
+	out := DirStats{
+		Packets: s.Packets, DataPackets: s.DataPackets, DataBytes: s.DataBytes,
+		AckPackets: s.AckPackets, PureAcks: s.PureAcks, PushPackets: s.PushPackets,
+		SYN: s.SYN, FIN: s.FIN, RST: s.RST,
+		UniqueBytes: s.UniqueBytes, RetransPackets: s.RetransPackets, RetransBytes: s.RetransBytes,
+		OutOfOrder: s.OutOfOrder, ZeroWindowProbes: s.ZeroWindowProbes, ZeroWindowProbeBytes: s.ZeroWindowProbeBytes,
+		SACKPackets: s.SACKPackets, DSACKPackets: s.DSACKPackets, MaxSACKBlocks: s.MaxSACKBlocks,
+		MaxSegment: s.MaxSegment, MinSegment: s.MinSegment,
+		MaxWindow: s.MaxWindow, MinWindow: s.MinWindow, WindowScaled: s.WindowScaled,
+		ZeroWindows: s.ZeroWindows, ZeroWindowUS: us(h.ZeroWindowDuration(end)),
+		InitialWindowBytes: s.InitialWindowBytes, InitialWindowPackets: s.InitialWindowPackets,
+		MissedBytes:      h.MissedBytes(),
+		TruncatedPackets: s.TruncatedPackets, TruncatedBytes: s.TruncatedBytes,
+		Duplicates: s.Duplicates, IdleMaxUS: us(s.IdleMax),
+		TSPackets: s.TSPackets, TSBackwards: s.TSBackwards,
+	}
+	if s.DataPackets > 0 {
+		out.AvgSegment = s.DataBytes / s.DataPackets
+	}
+	if dur > 0 {
+		out.Throughput = uint64(float64(s.UniqueBytes) / dur.Seconds())
+	}
+	if s.HasPeerMSS {
+		mss := s.PeerMSS
+		out.PeerMSS = &mss
+	}
+	if s.HasHandshakeRTT {
+		r := us(s.HandshakeRTT)
+		out.HandshakeRTTUS = &r
+	}
+	if r := &s.RTT; r.Samples > 0 {
+		out.RTT = &RTT{Samples: r.Samples, MinUS: us(r.Min), AvgUS: us(r.Avg()), MaxUS: us(r.Max), StddevUS: us(r.Stddev()),
+			P50US: us(r.Quantile(0.50)), P95US: us(r.Quantile(0.95)), P99US: us(r.Quantile(0.99))}
+	}
+	names := reassembly.VerdictNames()
+	for i, n := range s.Verdicts {
+		if n > 0 {
+			if out.Analysis == nil {
+				out.Analysis = make(map[string]uint32)
+			}
+			out.Analysis[names[i]] = n
+		}
+	}
+	return out
+}
+
+func dirQuality(h *reassembly.Half) DirQuality {
+	s := &h.Stats
+	return DirQuality{
+		CaptureLossEvents: s.CaptureLossEvents, CaptureLossBytes: s.CaptureLossBytes,
+		NetworkLossEvents: s.NetworkLossEvents, NetworkLossBytes: s.NetworkLossBytes,
+		Reordered: s.Reordered, UnresolvedGapBytes: h.UnresolvedGapBytes(),
+		SuperSegments: s.SuperSegments, MaxSuperSegment: s.MaxSuperSegment,
+	}
+}
+
+// quality builds the capture-quality block and says which numbers it limits.
+func quality(f *reassembly.Flow) Quality {
+	q := Quality{
+		OneSided:  f.Packets[0] == 0 || f.Packets[1] == 0,
+		Midstream: f.Conn.Midstream,
+		Client:    dirQuality(&f.Half[fsm.DirClient]),
+		Server:    dirQuality(&f.Half[fsm.DirServer]),
+	}
+	if q.OneSided {
+		q.Notes = append(q.Notes, "one-sided capture: RTT, initial window, ACK-based verdicts (duplicate_ack, ack_lost_segment, spurious and fast retransmission) and capture-loss accounting need both directions")
+	}
+	if q.Midstream {
+		q.Notes = append(q.Notes, "started mid-stream: relative sequence numbers count from the first segment seen, windows are unscaled, no handshake RTT")
+	}
+	for _, d := range []fsm.Dir{fsm.DirClient, fsm.DirServer} {
+		dq := &q.Client
+		if d == fsm.DirServer {
+			dq = &q.Server
+		}
+		if dq.CaptureLossBytes > 0 {
+			q.Notes = append(q.Notes, d.String()+": data acknowledged but not captured (capture loss, not network loss): lost_segment and ack_lost_segment verdicts there describe the capture point")
+		}
+		if dq.SuperSegments > 0 {
+			q.Notes = append(q.Notes, d.String()+": segments larger than the peer's MSS (TSO/GSO/GRO at the capture point): segment sizes and window_full describe the capture point, not the wire")
+		}
+	}
+	return q
+}
+
+// PacketLines writes -T packets: one JSON object per TCP frame, in frame
+// order. It formats by hand into a reused buffer, so a line costs no
+// allocation. Not safe for concurrent use.
+type PacketLines struct {
+	w     io.Writer
+	buf   []byte
+	names []string
+	err   error
+}
+
+// NewPacketLines returns a -T packets writer on w (wrap w in a bufio.Writer).
+func NewPacketLines(w io.Writer) *PacketLines {
+	return &PacketLines{w: w, buf: make([]byte, 0, 256), names: make([]string, 0, 16)}
+}
+
+// Write writes the line of the frame f just observed, sent by d with
+// payload length n. It returns the first write error, and writes nothing
+// after one.
+func (p *PacketLines) Write(frame uint64, f *reassembly.Flow, d fsm.Dir, n uint32) error {
+	if p.err != nil {
+		return p.err
+	}
+	b := p.buf[:0]
+	b = append(b, `{"frame":`...)
+	b = strconv.AppendUint(b, frame, 10)
+	b = append(b, `,"conn":`...)
+	b = strconv.AppendUint(b, f.ID, 10)
+	b = append(b, `,"dir":"`...)
+	b = append(b, d.String()...)
+	b = append(b, `","seq":`...)
+	b = strconv.AppendUint(b, uint64(f.Pkt.Seq), 10)
+	b = append(b, `,"ack":`...)
+	b = strconv.AppendUint(b, uint64(f.Pkt.Ack), 10)
+	b = append(b, `,"len":`...)
+	b = strconv.AppendUint(b, uint64(n), 10)
+	b = append(b, `,"analysis":[`...)
+	p.names = f.Pkt.Verdict.AppendNames(p.names[:0])
+	for i, name := range p.names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, name...)
+		b = append(b, '"')
+	}
+	b = append(b, ']')
+	if f.Pkt.Verdict&reassembly.VerdictDuplicateAck != 0 {
+		b = append(b, `,"dup_ack_num":`...)
+		b = strconv.AppendUint(b, uint64(f.Pkt.DupAckNum), 10)
+		b = append(b, `,"dup_ack_frame":`...)
+		b = strconv.AppendUint(b, f.Pkt.DupAckFrame, 10)
+	}
+	b = append(b, "}\n"...)
+	p.buf = b
+	_, p.err = p.w.Write(b)
+	return p.err
+}

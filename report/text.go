@@ -1,0 +1,234 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tcptrace/tcptrace/fsm"
+	"github.com/tcptrace/tcptrace/reassembly"
+)
+
+// WriteText writes the report for a person: the capture summary, then per
+// connection a summary line and both endpoints' timelines side by side.
+func WriteText(w io.Writer, r *Report) error {
+	bw := bufio.NewWriter(w)
+	c := &r.Capture
+	fmt.Fprintf(bw, "capture  %s  (%s; %s)\n", strings.Join(c.Sources, ", "), strings.Join(c.Formats, ", "), strings.Join(c.LinkTypes, ", "))
+	fmt.Fprintf(bw, "         %d packets, %d TCP, %d skipped, %d truncated; %d connections", c.Packets, c.TCPPackets, c.Skipped, c.Truncated, len(r.Connections))
+	if c.First != "" {
+		fmt.Fprintf(bw, "; %s .. %s", c.First, c.Last)
+	}
+	fmt.Fprintln(bw)
+	for _, m := range c.Warnings {
+		fmt.Fprintf(bw, "warning  %s\n", m)
+	}
+	for _, m := range c.Errors {
+		fmt.Fprintf(bw, "error    %s\n", m)
+	}
+	for i := range r.Connections {
+		fmt.Fprintln(bw)
+		writeConnection(bw, &r.Connections[i])
+	}
+	return bw.Flush()
+}
+
+func hostport(e Endpoint) string {
+	if strings.Contains(e.IP, ":") {
+		return fmt.Sprintf("[%s]:%d", e.IP, e.Port)
+	}
+	return fmt.Sprintf("%s:%d", e.IP, e.Port)
+}
+
+func writeConnection(w io.Writer, c *Connection) {
+	dur := time.Duration(c.DurationUS) * time.Microsecond
+	fmt.Fprintf(w, "#%d  %s -> %s  opened %s, closed %s", c.ID, hostport(c.Client), hostport(c.Server), c.Handshake, c.Close)
+	if c.ClosedFirst != "" {
+		fmt.Fprintf(w, " (%s sent FIN first)", c.ClosedFirst)
+	}
+	if c.HalfClose {
+		fmt.Fprint(w, " after a half-close with data")
+	}
+	if c.ResetBy != "" {
+		fmt.Fprintf(w, " (reset by %s)", c.ResetBy)
+	}
+	fmt.Fprintf(w, "  %s\n", dur)
+	fmt.Fprintf(w, "    frames %d-%d  client %d pkts %d B (payload %d)  server %d pkts %d B (payload %d)\n",
+		c.FirstFrame, c.LastFrame, c.Packets.Client, c.Bytes.Client, c.PayloadBytes.Client, c.Packets.Server, c.Bytes.Server, c.PayloadBytes.Server)
+	fmt.Fprintf(w, "    final  client %s, server %s", c.FinalState.Client, c.FinalState.Server)
+	if c.EffectiveMSS != 0 {
+		fmt.Fprintf(w, "  effective MSS %d", c.EffectiveMSS)
+	}
+	if c.RolesGuessed {
+		fmt.Fprintf(w, "  [roles guessed: %s]", c.RoleReason)
+	}
+	fmt.Fprintln(w)
+	if len(c.Violations) > 0 {
+		keys := make([]string, 0, len(c.Violations))
+		for k := range c.Violations {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%s x%d", k, c.Violations[k])
+		}
+		fmt.Fprintf(w, "    violations  %s\n", strings.Join(parts, ", "))
+	}
+	writeTimelines(w, c)
+}
+
+type row struct {
+	t    Transition
+	side int // 0 client, 1 server
+}
+
+// writeTimelines prints both timelines merged in time order, the client's
+// transitions in the left column and the server's in the right. Inferred
+// transitions are marked with '~'.
+func writeTimelines(w io.Writer, c *Connection) {
+	// Merge the two timelines by time, keeping each endpoint's own order
+	// (a held receipt can be dated after the frame that caused it).
+	cl, sv := c.Timeline.Client, c.Timeline.Server
+	rows := make([]row, 0, len(cl)+len(sv))
+	for len(cl) > 0 || len(sv) > 0 {
+		takeClient := len(sv) == 0
+		if len(cl) > 0 && len(sv) > 0 {
+			a, b := cl[0], sv[0]
+			takeClient = a.Time < b.Time || a.Time == b.Time && a.Frame <= b.Frame // RFC 3339 nano in UTC sorts as time
+		}
+		if takeClient {
+			rows, cl = append(rows, row{cl[0], 0}), cl[1:]
+		} else {
+			rows, sv = append(rows, row{sv[0], 1}), sv[1:]
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	start, _ := time.Parse(time.RFC3339Nano, c.Start)
+	fmt.Fprintf(w, "    %7s  %11s  %-30s %-30s %s\n", "frame", "+seconds", "client", "server", "cause")
+	for _, r := range rows {
+		at, _ := time.Parse(time.RFC3339Nano, r.t.Time)
+		mark := " "
+		if r.t.Inferred {
+			mark = "~"
+		}
+		cell := fmt.Sprintf("%s%s -> %s", mark, r.t.From, r.t.To)
+		left, right := cell, ""
+		if r.side == 1 {
+			left, right = "", cell
+		}
+		fmt.Fprintf(w, "    %7d  %11.6f  %-30s %-30s %s\n", r.t.Frame, at.Sub(start).Seconds(), left, right, r.t.Cause)
+	}
+}
+
+// WriteLadder draws a flow as a ladder (sequence) diagram: one arrow per
+// kept packet between the client's and the server's lifelines, labelled
+// with tcpdump-style flags, relative seq/ack and length, and each side's new
+// state written beside it on the frame that caused it.
+func WriteLadder(w io.Writer, f *reassembly.Flow) error {
+	bw := bufio.NewWriter(w)
+	c := &f.Conn
+	const width = 44 // arrow length between the lifelines
+	var base [2]fsm.Seq
+	var haveBase [2]bool
+	for d := range c.Ep {
+		if c.Ep[d].SynSent {
+			base[d], haveBase[d] = c.Ep[d].ISS, true
+		}
+	}
+	for _, s := range f.Steps {
+		if !haveBase[s.Dir] {
+			base[s.Dir], haveBase[s.Dir] = s.Seq, true
+		}
+	}
+	// Transitions by the frame that caused them.
+	marks := [2]map[uint64][]string{{}, {}}
+	// A transition is written on the row of the frame that caused it, but
+	// never above the endpoint's previous one: a FIN received while the
+	// endpoint's own FIN was crossing it takes effect after that FIN.
+	for d, tl := range c.Timeline {
+		var row uint64
+		for _, t := range tl {
+			s := t.To.String()
+			if t.Inferred {
+				s = "~" + s
+			}
+			row = max(row, t.Frame)
+			marks[d][row] = append(marks[d][row], s)
+		}
+	}
+	initial := func(d fsm.Dir) string {
+		tl := c.Timeline[d]
+		if len(tl) > 0 {
+			return tl[0].From.String()
+		}
+		return c.Ep[d].State.String()
+	}
+	fmt.Fprintf(bw, "ladder of connection #%d (relative sequence numbers; ~ marks inferred states)\n", f.ID)
+	fmt.Fprintf(bw, "%-24s %-22s%*s%s\n", "", "client "+f.Client.String(), width-20, "", "server "+f.Server.String())
+	fmt.Fprintf(bw, "%24s %6s |%s| %s\n", initial(fsm.DirClient), "", strings.Repeat(" ", width), initial(fsm.DirServer))
+	start := f.First
+	for i, s := range f.Steps {
+		if f.StepsElided > 0 && i == len(f.Steps)/2 {
+			fmt.Fprintf(bw, "%24s %6s |%s| \n", "", "", center(fmt.Sprintf("... %d packets not shown ...", f.StepsElided), width))
+		}
+		peer := s.Dir.Other()
+		lbl := s.Flags.String() + " " + fmt.Sprintf("%d", uint32(s.Seq-base[s.Dir]))
+		if s.Flags&fsm.FlagACK != 0 && haveBase[peer] {
+			lbl += fmt.Sprintf(" ack %d", uint32(s.Ack-base[peer]))
+		}
+		if s.Len > 0 {
+			lbl += fmt.Sprintf(" len %d", s.Len)
+		}
+		var arrow string
+		body := " " + lbl + " "
+		if pad := width - 2 - len(body); pad > 0 {
+			body = strings.Repeat("-", pad/2) + body + strings.Repeat("-", pad-pad/2)
+		}
+		if s.Dir == fsm.DirClient {
+			arrow = "-" + body + ">"
+		} else {
+			arrow = "<" + body + "-"
+		}
+		left := strings.Join(marks[fsm.DirClient][s.Frame], ",")
+		right := strings.Join(marks[fsm.DirServer][s.Frame], ",")
+		fmt.Fprintf(bw, "%24s %6.3f |%s| %s  #%d\n", left, s.Time.Sub(start).Seconds(), arrow, right, s.Frame)
+	}
+	// Transitions with no kept packet of their own (timers, late inferences).
+	for d, tl := range c.Timeline {
+		for _, t := range tl {
+			if kept(f.Steps, t.Frame) && !strings.Contains(t.Cause, "timer") && !strings.Contains(t.Cause, "stopped") {
+				continue
+			}
+			side := "client"
+			if d == int(fsm.DirServer) {
+				side = "server"
+			}
+			fmt.Fprintf(bw, "%24s %6.3f  %s -> %s (%s)\n", side, t.Time.Sub(start).Seconds(), t.From, t.To, t.Cause)
+		}
+	}
+	fmt.Fprintf(bw, "%24s %6s |%s| %s\n", c.Ep[fsm.DirClient].State, "", strings.Repeat(" ", width), c.Ep[fsm.DirServer].State)
+	return bw.Flush()
+}
+
+func kept(steps []reassembly.Step, frame uint64) bool {
+	for _, s := range steps {
+		if s.Frame == frame {
+			return true
+		}
+	}
+	return false
+}
+
+func center(s string, n int) string {
+	if len(s) >= n {
+		return s
+	}
+	l := (n - len(s)) / 2
+	return strings.Repeat(" ", l) + s + strings.Repeat(" ", n-len(s)-l)
+}
