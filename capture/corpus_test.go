@@ -108,7 +108,9 @@ func TestCorpusTshark(t *testing.T) {
 	for _, path := range corpusFiles(t) {
 		t.Run(strings.TrimPrefix(path, corpusDir()+"/"), func(t *testing.T) {
 			t.Parallel()
-			args := []string{"-n", "-r", path, "-Y", "tcp && !icmp && !icmpv6",
+			// tshark's Teredo heuristic (off by default) finds Teredo on
+			// any UDP port by content, as the decoder and Zeek do.
+			args := []string{"-n", "-o", "teredo.heuristic_teredo:TRUE", "-r", path, "-Y", "tcp && !icmp && !icmpv6",
 				"-o", "tcp.check_checksum:TRUE", "-T", "fields", "-E", "separator=/t"}
 			for _, f := range tsharkFields {
 				args = append(args, "-e", f)

@@ -646,7 +646,32 @@ func (l *udpLayer) NextLayerType() gopacket.LayerType {
 	if t := udpPortNext(l.DstPort); t != gopacket.LayerTypePayload {
 		return t
 	}
-	return udpPortNext(l.SrcPort)
+	if t := udpPortNext(l.SrcPort); t != gopacket.LayerTypePayload {
+		return t
+	}
+	if looksTeredo(l.Payload) {
+		return layerTypeTeredo
+	}
+	return gopacket.LayerTypePayload
+}
+
+// looksTeredo recognises Teredo on ports other than 3544: relays and NATed
+// clients use arbitrary ports, and Zeek and Wireshark find them by content.
+// The payload, after the optional Teredo headers, must be an IPv6 packet
+// whose payload length accounts for every byte, with an address in the
+// Teredo prefix 2001:0::/32 (RFC 4380 §2.6). Both together make a false
+// match on other UDP traffic negligible.
+func looksTeredo(b []byte) bool {
+	var t teredoLayer
+	if t.DecodeFromBytes(b, nil) != nil {
+		return false
+	}
+	p := t.Payload
+	if len(p) < 40 || p[0]>>4 != 6 || 40+int(be16(p[4:6])) != len(p) {
+		return false
+	}
+	teredo := func(a []byte) bool { return a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0 }
+	return teredo(p[8:24]) || teredo(p[24:40])
 }
 
 func udpPortNext(port uint16) gopacket.LayerType {

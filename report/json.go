@@ -152,10 +152,16 @@ func Time(t time.Time) string {
 }
 
 func endpoint(ap netip.AddrPort, e *fsm.Endpoint) Endpoint {
+	initial := e.Initial
+	if e.State == fsm.StateUnknown {
+		// Never in evidence (the target of an unanswered SYN): no initial
+		// state is assumed either.
+		initial = fsm.StateUnknown
+	}
 	out := Endpoint{
 		IP:            ap.Addr().Unmap().String(),
 		Port:          ap.Port(),
-		InitialState:  e.Initial.String(),
+		InitialState:  initial.String(),
 		SACKPermitted: e.SACKPerm,
 		Timestamps:    e.HasTS,
 	}

@@ -29,9 +29,15 @@ type expectedConn struct {
 	// Deviation, when set, explains why tcptrace's observer view differs
 	// from the kernel's here; ObserverClient/ObserverServer are then what
 	// tcptrace must report instead.
-	Deviation      string   `json:"deviation,omitempty"`
-	ObserverClient []string `json:"observer_client_states,omitempty"`
-	ObserverServer []string `json:"observer_server_states,omitempty"`
+	Deviation           string   `json:"deviation,omitempty"`
+	ObserverClient      []string `json:"observer_client_states,omitempty"`
+	ObserverServer      []string `json:"observer_server_states,omitempty"`
+	ObserverFinalClient string   `json:"observer_final_client,omitempty"`
+	ObserverFinalServer string   `json:"observer_final_server,omitempty"`
+	// ObserverClose is how the close looks on the wire when a deleted
+	// frame makes it differ from what the kernel did.
+	ObserverClose string `json:"observer_close,omitempty"`
+	HalfClose     bool   `json:"half_close,omitempty"`
 }
 
 type expectedCase struct {
@@ -92,22 +98,31 @@ func TestKernelTruth(t *testing.T) {
 					c = matched[n]
 				}
 				wc, ws := want.ClientStates, want.ServerStates
+				fc, fsv := want.FinalClient, want.FinalServer
 				if want.Deviation != "" {
 					wc, ws = want.ObserverClient, want.ObserverServer
+					fc, fsv = want.ObserverFinalClient, want.ObserverFinalServer
+					if fc == "" && len(wc) > 0 {
+						fc = wc[len(wc)-1]
+					}
+					if fsv == "" && len(ws) > 0 {
+						fsv = ws[len(ws)-1]
+					}
 				}
-				if got := path(c.Client.InitialState, c.Timeline.Client); wc != nil && strings.Join(got, " ") != strings.Join(wc, " ") {
+				if got := path(c.Client.InitialState, c.Timeline.Client); strings.Join(got, " ") != strings.Join(wc, " ") {
 					t.Errorf("%s client states = %v, kernel says %v", want.Client, got, wc)
 				}
-				if got := path(c.Server.InitialState, c.Timeline.Server); ws != nil && strings.Join(got, " ") != strings.Join(ws, " ") {
+				if got := path(c.Server.InitialState, c.Timeline.Server); strings.Join(got, " ") != strings.Join(ws, " ") {
 					t.Errorf("%s server states = %v, kernel says %v", want.Server, got, ws)
 				}
-				if want.Deviation == "" {
-					if want.FinalClient != "" && c.FinalState.Client != want.FinalClient {
-						t.Errorf("%s final client = %s, kernel says %s", want.Client, c.FinalState.Client, want.FinalClient)
-					}
-					if want.FinalServer != "" && c.FinalState.Server != want.FinalServer {
-						t.Errorf("%s final server = %s, kernel says %s", want.Server, c.FinalState.Server, want.FinalServer)
-					}
+				if c.FinalState.Client != fc || c.FinalState.Server != fsv {
+					t.Errorf("%s final states = %s/%s, want %s/%s", want.Client, c.FinalState.Client, c.FinalState.Server, fc, fsv)
+				}
+				if c.HalfClose != want.HalfClose {
+					t.Errorf("%s half_close = %v, want %v", want.Client, c.HalfClose, want.HalfClose)
+				}
+				if want.ObserverClose != "" {
+					want.Close = want.ObserverClose
 				}
 				if want.Handshake != "" && c.Handshake != want.Handshake {
 					t.Errorf("%s handshake = %s, want %s", want.Client, c.Handshake, want.Handshake)

@@ -19,6 +19,11 @@ import (
 	"github.com/tcptrace/tcptrace/report"
 )
 
+// tsharkPrefs are the options every comparison runs tshark with: no name
+// resolution, and tshark's own Teredo heuristic (off by default) so that it
+// finds Teredo on any UDP port by content, as tcptrace and Zeek do.
+var tsharkPrefs = []string{"-n", "-o", "teredo.heuristic_teredo:TRUE"}
+
 // corpusDir is the Zeek conformance corpus shared beside the repository.
 const corpusDir = "../../../shared/corpus/zeek/pcaps"
 
@@ -127,7 +132,7 @@ var convRow = regexp.MustCompile(`^(\S+):(\d+)\s+<->\s+(\S+):(\d+)\s+(\d+)\s+(\d
 // checked against tshark's own per-frame lengths instead (tsharkBytes).
 func tsharkConv(t *testing.T, tshark, file string) map[dirKey]counts {
 	t.Helper()
-	out, err := exec.Command(tshark, "-n", "-r", file, "-q", "-z", "conv,tcp").Output()
+	out, err := exec.Command(tshark, append(tsharkPrefs, "-r", file, "-q", "-z", "conv,tcp")...).Output()
 	if err != nil {
 		t.Fatalf("tshark conv %s: %v", file, err)
 	}
@@ -160,9 +165,9 @@ func tsharkConv(t *testing.T, tshark, file string) map[dirKey]counts {
 // conversation table does not count them either).
 func tsharkBytes(t *testing.T, tshark, file string) map[dirKey]counts {
 	t.Helper()
-	out, err := exec.Command(tshark, "-n", "-r", file, "-Y", "tcp && !icmp && !icmpv6",
+	out, err := exec.Command(tshark, append(tsharkPrefs, "-r", file, "-Y", "tcp && !icmp && !icmpv6",
 		"-T", "fields", "-E", "separator=,", "-E", "occurrence=l",
-		"-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport", "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport", "-e", "frame.len").Output()
+		"-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport", "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport", "-e", "frame.len")...).Output()
 	if err != nil {
 		t.Fatalf("tshark fields %s: %v", file, err)
 	}

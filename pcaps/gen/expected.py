@@ -60,7 +60,8 @@ CASES = [
     dict(name="half_close_data", pcap="half_close_data.pcap", how=(
         "client sends a request then shutdown(SHUT_WR); the server sends 4 x 700 bytes 50 ms apart "
         "after the client's FIN, then closes"),
-        connections=[conn("10.99.0.1:40003", "10.99.0.2:8003", "three_way", "half_closed", C4, S4)]),
+        connections=[conn("10.99.0.1:40003", "10.99.0.2:8003", "three_way", "four_way", C4, S4, half_close=True,
+                     note="data flows server->client after the client's FIN (half-close), then a 4-way close")]),
     dict(name="simultaneous_close", pcap="simultaneous_close.pcap", how=(
         "both ends shutdown(SHUT_WR) together under a 0.3 s INPUT drop window; the retransmitted FINs "
         "cross (first FINs and one retransmission dropped on arrival), both go through CLOSING"),
@@ -77,14 +78,19 @@ CASES = [
                            "CLOSED"],
                           note="no listener: 'client' is 10.99.0.1 (A, closes first), 'server' is 10.99.0.2 (B)")]),
     dict(name="refused", pcap="refused.pcap", how="connect to a port with no listener: SYN answered by RST+ACK",
-         connections=[conn("10.99.0.1:40006", "10.99.0.2:8006", "refused", "refused",
+         connections=[conn("10.99.0.1:40006", "10.99.0.2:8006", "incomplete", "refused",
                            ["CLOSED", "SYN-SENT", "CLOSED"], ["CLOSED"],
                            note="also the only RST-in-SYN-SENT case Linux produces (rst_syn_sent == refused)")]),
     dict(name="unanswered_syn", pcap="unanswered_syn.pcap", how=(
         "iptables DROP on the server's INPUT; connect() with a 4 s timeout: SYN at 0 s and "
         "retransmissions at 1, 2, 3 s (tcp_syn_linear_timeouts=4), then close()"),
-        connections=[conn("10.99.0.1:40007", "10.99.0.2:8007", "unanswered", "unanswered",
+        connections=[conn("10.99.0.1:40007", "10.99.0.2:8007", "incomplete", "unanswered",
                           ["CLOSED", "SYN-SENT", "CLOSED"], ["LISTEN"],
+                          deviation="connect() gave up at 4 s, after the capture's last packet (the 3 s SYN): "
+                                    "nothing on the wire shows it, and the SYNs were dropped before the listener "
+                                    "saw them, so the observer knows nothing of the server",
+                          observer_client_states=["CLOSED", "SYN-SENT"], observer_server_states=["UNKNOWN"],
+                          observer_final_client="SYN-SENT", observer_final_server="UNKNOWN",
                           note="the server listens but never sees the SYNs (dropped after the capture point)")]),
     dict(name="rst_established", pcap="rst_established.pcap", how=(
         "ping/pong, then the client closes with SO_LINGER {1,0}: RST+ACK from ESTABLISHED"),
@@ -109,8 +115,9 @@ CASES = [
         "sends a reply, the client answers with a bare RST (new data after a half-duplex close)"),
         connections=[conn("10.99.0.1:40011", "10.99.0.2:8011", "three_way", "reset",
                           ["CLOSED", "SYN-SENT", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSED"],
-                          ["LISTEN", "SYN-RECEIVED", "ESTABLISHED", "CLOSE-WAIT", "CLOSED"],
-                          note="Linux turns the orphaned FIN-WAIT-2 socket into a timewait sock when the ACK "
+                          ["LISTEN", "SYN-RECEIVED", "ESTABLISHED", "CLOSE-WAIT", "CLOSED"], half_close=True,
+                          note="the server's reply after the client's FIN is a half-close in use; "
+                               "Linux turns the orphaned FIN-WAIT-2 socket into a timewait sock when the ACK "
                                "of its FIN arrives (trace FIN_WAIT2->CLOSE then; ss still shows FIN-WAIT-2)")]),
     dict(name="rst_fin_wait2_timeout", pcap="rst_fin_wait2_timeout.pcap", how=(
         "recipe 2: tcp_fin_timeout=3 in the client namespace; the client closes, the server holds "
@@ -124,16 +131,21 @@ CASES = [
     dict(name="rst_syn_received", pcap="rst_syn_received.pcap", how=(
         "the SYN-ACK is dropped on arrival in the client; the client gives up after 0.5 s (close in "
         "SYN-SENT sends nothing); the server's retransmitted SYN-ACK (1 s) is answered by RST"),
-        connections=[conn("10.99.0.1:40013", "10.99.0.2:8013", "reset", "reset",
+        connections=[conn("10.99.0.1:40013", "10.99.0.2:8013", "incomplete", "reset",
                           ["CLOSED", "SYN-SENT", "CLOSED"], ["LISTEN", "SYN-RECEIVED", "LISTEN"],
                           note="server side is a request sock (not traced); ss showed SYN-RECV, then only "
                                "LISTEN; RFC 9293: RST in SYN-RECEIVED from a passive OPEN returns to LISTEN")]),
     dict(name="rst_syn_received_simopen", pcap="rst_syn_received_simopen.pcap", how=(
         "simultaneous open on port 6014 with every SYN-ACK dropped on arrival: both full sockets sit in "
         "SYN-RECEIVED; A closes with SO_LINGER {1,0}: RST+ACK from SYN-RECEIVED"),
-        connections=[conn("10.99.0.1:6014", "10.99.0.2:6014", "reset", "reset",
+        connections=[conn("10.99.0.1:6014", "10.99.0.2:6014", "simultaneous_open", "reset",
                           ["CLOSED", "SYN-SENT", "SYN-RECEIVED", "CLOSED"],
                           ["CLOSED", "SYN-SENT", "SYN-RECEIVED", "CLOSED"],
+                          deviation="both SYN-ACKs are on the wire and were dropped only on arrival (iptables "
+                                    "INPUT, after the capture point): from the wire both sides completed the "
+                                    "simultaneous open before the RST",
+                          observer_client_states=["CLOSED", "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "CLOSED"],
+                          observer_server_states=["CLOSED", "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "CLOSED"],
                           note="crossing SYNs then SYN-ACKs on the wire; B received the RST in SYN-RECEIVED "
                                "(active-open side: to CLOSED)")]),
     dict(name="rst_last_ack", pcap="rst_last_ack.pcap", how=(
@@ -182,12 +194,18 @@ CASES = [
     dict(name="missed_fin_ack", pcap="missed_fin_ack.pcap", kernel="handshake_clean_4way", how=(
         "handshake_clean_4way.pcap with the server's pure ACK of the client's FIN deleted by editcap"),
         connections=[conn("10.99.0.1:40001", "10.99.0.2:8001", "three_way", "four_way", C4, S4, wire_check=False,
+                          observer_close="three_way",
                           note="the kernel closed 4-way; with the ACK deleted, the server's FIN (0.2 s later) is "
                                "the first captured segment acknowledging the client's FIN")]),
     dict(name="midstream", pcap="midstream.pcap", how=(
         "the server sends a line every 100 ms for 2.5 s; tcpdump starts 0.8 s into the connection; the "
         "server closes, the client's FIN carries the ACK of the server's FIN"),
-        connections=[conn("10.99.0.1:40022", "10.99.0.2:8022", "three_way", "three_way", C_PASSIVE, S_ACTIVE,
+        connections=[conn("10.99.0.1:40022", "10.99.0.2:8022", "midstream", "three_way", C_PASSIVE, S_ACTIVE,
+                          deviation="the capture starts after the handshake: the observer's timelines begin at "
+                                    "the pickup and must equal the kernel's from ESTABLISHED on",
+                          observer_client_states=["UNKNOWN", "ESTABLISHED", "CLOSE-WAIT", "LAST-ACK", "CLOSED"],
+                          observer_server_states=["UNKNOWN", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2",
+                                                  "TIME-WAIT"],
                           note="capture starts mid-connection: the handshake and first data are not in the pcap")]),
     clean("ipv6_clean", "ipv6_clean.pcap", 40023, 8023, "IPv6 (fd00:99::/64, nodad); " + FOURWAY_HOW,
           cip="fd00:99::1", sip="fd00:99::2"),
@@ -398,8 +416,10 @@ def main(d):
             e = dict(client=k["client"], server=k["server"], handshake=k["handshake"], close=k["close"],
                      client_states=cs, server_states=ss_, final_client=cs[-1], final_server=ss_[-1],
                      packets=pk)
-            if k.get("note"):
-                e["note"] = k["note"]
+            for key in ("note", "half_close", "deviation", "observer_client_states", "observer_server_states",
+                        "observer_final_client", "observer_final_server", "observer_close"):
+                if k.get(key) is not None:
+                    e[key] = k[key]
             conns.append(e)
         case = dict(name=c["name"], pcap=c["pcap"], how=c["how"], kernel=os.path.basename(kern))
         if header:
