@@ -18,11 +18,21 @@ func WriteText(w io.Writer, r *Report) error {
 	bw := bufio.NewWriter(w)
 	c := &r.Capture
 	fmt.Fprintf(bw, "capture  %s  (%s; %s)\n", strings.Join(c.Sources, ", "), strings.Join(c.Formats, ", "), strings.Join(c.LinkTypes, ", "))
-	fmt.Fprintf(bw, "         %d packets, %d TCP, %d skipped, %d truncated; %d connections", c.Packets, c.TCPPackets, c.Skipped, c.Truncated, len(r.Connections))
+	fmt.Fprintf(bw, "         %d packets, %d TCP, %d skipped, %d truncated; connections: %d", c.Packets, c.TCPPackets, c.Skipped, c.Truncated, len(r.Connections))
 	if c.First != "" {
 		fmt.Fprintf(bw, "; %s .. %s", c.First, c.Last)
 	}
 	fmt.Fprintln(bw)
+	if c.Filter != "" {
+		fmt.Fprintf(bw, "filter   %s", c.Filter)
+		if c.Filtered > 0 {
+			fmt.Fprintf(bw, "  (%d frames rejected)", c.Filtered)
+		}
+		fmt.Fprintln(bw)
+	}
+	if c.KernelReceived != nil && c.KernelDropped != nil {
+		fmt.Fprintf(bw, "kernel   %d frames received by the socket, %d dropped\n", *c.KernelReceived, *c.KernelDropped)
+	}
 	for _, m := range c.Warnings {
 		fmt.Fprintf(bw, "warning  %s\n", m)
 	}

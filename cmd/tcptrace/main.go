@@ -287,6 +287,7 @@ func (a *analysis) read(ctx context.Context, name string, stdin io.Reader, stder
 		}
 		if a.o.count > 0 && p.Frame-opt.FrameBase >= a.o.count {
 			a.stopped = true
+			a.capture.Interrupted = true
 			break
 		}
 	}
