@@ -23,13 +23,27 @@ type Transition struct {
 	Inferred bool   // true when deduced rather than directly shown by a captured segment
 }
 
-// receipt is a captured segment not yet applied to its receiver; see
-// Conn.hold.
+// receipt is a captured segment not yet applied to its receiver (see
+// Conn.deliver), reduced to what receiving it needs so that the held slots
+// stay small in every flow.
 type receipt struct {
 	frame uint64
-	ts    time.Time
-	seg   Segment
+	ns    int64 // capture time, Unix nanoseconds
+	seq   Seq
+	ack   Seq
+	len   uint32
+	flags Flags
 }
+
+func makeReceipt(frame uint64, ts time.Time, s *Segment) receipt {
+	return receipt{frame: frame, ns: ts.UnixNano(), seq: s.Seq, ack: s.Ack, len: s.Len, flags: s.Flags}
+}
+
+func (r *receipt) segment() Segment {
+	return Segment{Seq: r.seq, Ack: r.ack, Len: r.len, Flags: r.flags}
+}
+
+func (r *receipt) time() time.Time { return time.Unix(0, r.ns).UTC() }
 
 // maxHeld bounds the receipts held per endpoint, so a one-sided capture
 // cannot grow memory.
@@ -214,7 +228,9 @@ func (c *Conn) move(d Dir, frame uint64, ts time.Time, to State, cause string, i
 		ts = tl[len(tl)-1].Time
 	}
 	if c.Timeline[d] == nil {
-		c.Timeline[d] = make([]Transition, 0, 8)
+		// Most endpoints make 3 to 6 transitions; many (scans, floods)
+		// make one. Start small and let append grow it.
+		c.Timeline[d] = make([]Transition, 0, 2)
 	}
 	c.Timeline[d] = append(c.Timeline[d], Transition{Frame: frame, Time: ts, From: from, To: to, Cause: cause, Inferred: inferred})
 	e.State = to
@@ -391,7 +407,7 @@ func (c *Conn) deliver(r Dir, frame uint64, ts time.Time, s *Segment) Violation 
 		if e.nheld == maxHeld {
 			c.applyHeld(r)
 		}
-		e.held[e.nheld] = receipt{frame: frame, ts: ts, seg: *s}
+		e.held[e.nheld] = makeReceipt(frame, ts, s)
 		e.nheld++
 		return ViolationNone
 	}
@@ -407,8 +423,8 @@ func (c *Conn) interesting(r Dir, s *Segment) bool {
 	if s.Flags&(FlagSYN|FlagFIN|FlagRST) != 0 {
 		if e := &c.Ep[r]; e.nheld > 0 && s.Flags&FlagRST == 0 {
 			// A retransmitted SYN or FIN already held adds nothing.
-			last := &e.held[e.nheld-1].seg
-			if last.Flags == s.Flags && last.Seq == s.Seq && last.Len == s.Len {
+			last := &e.held[e.nheld-1]
+			if last.flags == s.Flags && last.seq == s.Seq && last.len == s.Len {
 				return false
 			}
 		}
@@ -427,17 +443,12 @@ func (c *Conn) interesting(r Dir, s *Segment) bool {
 func (c *Conn) resolveHeld(d Dir, frame uint64, ts time.Time, s *Segment) {
 	e := &c.Ep[d]
 	for e.nheld > 0 {
-		h := &e.held[0]
-		if h.seg.Flags&(FlagSYN|FlagFIN) != 0 {
-			if s.Flags&FlagACK == 0 || s.Ack.LessThan(h.seg.End()) {
-				if s.Flags&FlagRST != 0 && s.Flags&FlagACK != 0 && h.seg.Flags&FlagSYN != 0 && e.State == StateUnknown && !e.Sent {
-					// Refused: RST+ACK whose ACK does not cover the SYN is
-					// handled as a plain RST by send.
-					return
-				}
+		h := e.held[0].segment()
+		if h.Flags&(FlagSYN|FlagFIN) != 0 {
+			if s.Flags&FlagACK == 0 || s.Ack.LessThan(h.End()) {
 				return
 			}
-			if s.Flags&FlagRST != 0 && h.seg.Flags&FlagSYN != 0 && h.seg.Flags&FlagACK == 0 && e.State == StateUnknown && !e.Sent {
+			if s.Flags&FlagRST != 0 && h.Flags&FlagSYN != 0 && h.Flags&FlagACK == 0 && e.State == StateUnknown && !e.Sent {
 				// §3.10.7.1: a SYN to a port with no listener is answered
 				// <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. The endpoint was
 				// CLOSED all along; the SYN changed nothing.
@@ -456,7 +467,8 @@ func (c *Conn) applyHeld(d Dir) {
 	e := &c.Ep[d]
 	h := e.held[0]
 	c.dropHeld(d)
-	c.receive(d, h.frame, h.ts, &h.seg)
+	seg := h.segment()
+	c.receive(d, h.frame, h.time(), &seg)
 }
 
 func (c *Conn) dropHeld(d Dir) {
@@ -662,7 +674,7 @@ func (c *Conn) Settle() {
 func (c *Conn) Finish(now time.Time) {
 	for d := range c.Ep {
 		e := &c.Ep[d]
-		for e.nheld > 0 && !e.Sent && e.held[0].seg.Flags&(FlagSYN|FlagACK) == FlagSYN {
+		for e.nheld > 0 && !e.Sent && e.held[0].flags&(FlagSYN|FlagACK) == FlagSYN {
 			// A SYN its target never answered is no evidence that it
 			// arrived: the target's state stays unknown.
 			c.dropHeld(Dir(d))

@@ -38,6 +38,16 @@ type Capture struct {
 	First        string   `json:"first,omitempty"`
 	Last         string   `json:"last,omitempty"`
 	Interrupted  bool     `json:"interrupted,omitempty"`
+	// Filter is the capture filter (tcpdump syntax) the frames passed;
+	// Filtered counts the frames it rejected in user space (capture files).
+	Filter   string `json:"filter,omitempty"`
+	Filtered uint64 `json:"filtered,omitempty"`
+	// KernelReceived and KernelDropped are the kernel's counters for a
+	// live capture socket (PACKET_STATISTICS): frames its filter let in,
+	// dropped ones included, and frames dropped because its buffer was
+	// full. Both are absent for capture files.
+	KernelReceived *uint64 `json:"kernel_received,omitempty"`
+	KernelDropped  *uint64 `json:"kernel_dropped,omitempty"`
 	Warnings     []string `json:"warnings,omitempty"`
 	Errors       []string `json:"errors,omitempty"`
 	Flows        Flows    `json:"flows"`
