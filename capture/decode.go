@@ -3,6 +3,7 @@ package capture
 import (
 	"net/netip"
 	"strconv"
+	"time"
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
@@ -21,7 +22,25 @@ type Options struct {
 	// several files read one after another are numbered continuously: the
 	// first frame of this source is FrameBase+1.
 	FrameBase uint64
+	// Frame, when set, is called with every frame read, before it is
+	// numbered or decoded, in the reading goroutine: link is the frame's
+	// link type, data its captured bytes (valid only during the call) and
+	// wireLen its length on the wire. It filters (FrameSkip), copies frames
+	// elsewhere, or ends the capture (FrameStop, FrameLast). It must not
+	// retain data.
+	Frame func(link LinkType, ts time.Time, data []byte, wireLen uint32) FrameAction
 }
+
+// FrameAction is what an Options.Frame hook decides about a frame.
+type FrameAction uint8
+
+// Frame actions.
+const (
+	FrameKeep FrameAction = iota // number, count and decode the frame
+	FrameSkip                    // drop it as if it were not in the capture: not numbered, counted in Stats.Filtered
+	FrameStop                    // stop before this frame: Next returns false with no error
+	FrameLast                    // keep this frame, then stop
+)
 
 // Result says what Decode made of a frame: a TCP segment, or why the frame
 // was skipped.

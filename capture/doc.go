@@ -1,6 +1,6 @@
-// Package capture turns capture files into TCP segments: bytes in,
-// capture.Packet out. It is the only package of tcptrace that imports
-// gopacket.
+// Package capture turns capture files and live interfaces into TCP
+// segments: bytes in, capture.Packet out. It is the only package of
+// tcptrace that imports gopacket.
 //
 // # What it owns
 //
@@ -21,6 +21,16 @@
 //     Packet.Truncated), and the options parsed by hand (MSS, window scale,
 //     SACK-permitted, SACK block count, timestamps, Fast Open).
 //   - Optional TCP checksum verification (Options.VerifyChecksums).
+//   - Live capture on Linux without libpcap or cgo (OpenLive, Live): an
+//     AF_PACKET socket read through the runtime poller, so that Stop
+//     interrupts a wait; kernel timestamps; the 802.1Q tag the kernel took
+//     out put back; LINUX_SLL2 headers synthesized for the any
+//     pseudo-interface's cooked socket; a classic BPF program attached
+//     before the first frame (rewritten for cooked sockets as libpcap
+//     does); the kernel's drop counters.
+//   - A per-frame hook (Options.Frame) that sees each raw frame before it
+//     is numbered or decoded, to filter it in user space, copy it or end
+//     the capture; and writing frames to pcap (Writer, tcpdump -w).
 //   - Counting what it skips, and why (Stats, Result), and reporting a
 //     damaged file as a *FormatError naming the file and byte offset, after
 //     delivering every frame before the damage.
@@ -29,9 +39,10 @@
 //
 // It keeps no per-flow state: no flow table, no sequence tracking, no
 // reassembly of TCP streams or IP fragments (package reassembly), no state
-// machine (package fsm), no output (package report). It does not capture
-// live traffic and compiles no BPF filters (cmd/tcptrace). It never imports
-// gopacket/reassembly, gopacket/tcpassembly or gopacket/pcap.
+// machine (package fsm), no output (package report). It compiles no
+// filters (package filter; cmd/tcptrace hands it the programs) and does
+// not drop privileges (cmd/tcptrace). It never imports gopacket/reassembly,
+// gopacket/tcpassembly or gopacket/pcap.
 //
 // # How
 //

@@ -62,6 +62,17 @@ type Stats struct {
 	BadChecksums uint64 // TCP frames whose checksum failed (only with Options.VerifyChecksums)
 	BadOptions   uint64 // TCP frames with an option that lied about its length
 	Bytes        uint64 // sum of the frames' wire lengths
+	// Filtered counts frames an Options.Frame hook skipped (a capture
+	// filter run in user space); they are not in Packets.
+	Filtered uint64
+
+	// Live sources only: what the kernel's PACKET_STATISTICS counted for
+	// the socket. KernelReceived is every frame the socket's filter let
+	// in, dropped ones included; KernelDropped is those the kernel dropped
+	// because the socket's buffer was full.
+	Live           bool
+	KernelReceived uint64
+	KernelDropped  uint64
 
 	First, Last time.Time // earliest and latest frame timestamps; zero before the first frame
 	Warnings    []string  // oddities that did not stop reading, such as timestamps going backwards
@@ -241,6 +252,18 @@ func (s *Source) Next(p *Packet) bool {
 			return false
 		}
 		st := &s.stats
+		if s.opt.Frame != nil {
+			switch s.opt.Frame(f.ifc.link, f.ts, f.data, f.wire) {
+			case FrameSkip:
+				st.Filtered++
+				continue
+			case FrameStop:
+				s.done = true
+				return false
+			case FrameLast:
+				s.done = true // after this frame
+			}
+		}
 		st.Packets++
 		st.Bytes += uint64(f.wire)
 		n := s.opt.FrameBase + st.Packets
@@ -251,6 +274,9 @@ func (s *Source) Next(p *Packet) bool {
 		r := s.dec.decode(f.data, f.ifc.link, f.wire-uint32(len(f.data)), p)
 		if r != ResultTCP {
 			s.counts[r]++
+			if s.done {
+				return false
+			}
 			continue
 		}
 		p.Frame, p.TS, p.WireLen = n, f.ts, f.wire

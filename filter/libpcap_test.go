@@ -133,7 +133,7 @@ var diffExprs = []string{
 func TestSameAsLibpcap(t *testing.T) {
 	tcpdump := tcpdumpPath(t)
 	exprs := append(append([]string{}, captureExprs...), diffExprs...)
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		exprs = captureExprs
 	}
 	for _, lt := range allLinkTypes {

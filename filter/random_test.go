@@ -62,7 +62,7 @@ func TestRandomExpressions(t *testing.T) {
 		return s
 	}
 	n := 400
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		n = 100
 	}
 	same := 0

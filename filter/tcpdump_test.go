@@ -160,7 +160,7 @@ func TestMatchesTcpdump(t *testing.T) {
 	caps := syntheticCaptures(t)
 	dir := t.TempDir()
 	corpus := corpusCaptures
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		corpus = corpus[:4]
 	}
 	for i, p := range corpus {

@@ -79,6 +79,12 @@ type Endpoint struct {
 	SACKPerm  bool
 	HasTS     bool
 
+	// LastData is the capture time of the last segment carrying payload
+	// it sent (zero if none): how long a side has been silent.
+	LastData time.Time
+	// FinTime is when its first FIN was seen; valid iff FinSent.
+	FinTime time.Time
+
 	lastSyn   time.Time
 	synGap    time.Duration // gap between the last two SYN transmissions
 	twSince   time.Time     // when TIME-WAIT was entered
@@ -340,6 +346,9 @@ func (c *Conn) send(d Dir, frame uint64, ts time.Time, s *Segment) Violation {
 		c.move(d, frame, ts, StateEstablished, "sends data: the handshake's final ACK was not captured", true)
 	}
 
+	if s.Len > 0 {
+		e.LastData = ts
+	}
 	if s.Len > 0 && e.State == StateCloseWait && !e.FinSent {
 		c.HalfCloseData = true
 	}
@@ -361,7 +370,7 @@ func (c *Conn) send(d Dir, frame uint64, ts time.Time, s *Segment) Violation {
 		}
 		first := !e.FinSent
 		if first {
-			e.FinSeq, e.FinSent = fin, true
+			e.FinSeq, e.FinSent, e.FinTime = fin, true, ts
 			if !c.FinSeen {
 				c.FinSeen, c.FirstFin = true, d
 			}

@@ -200,7 +200,7 @@ func (f *Flow) analyze(ts time.Time, d fsm.Dir, s *fsm.Segment, m *Meta) {
 	v := f.reuse(d, s)
 	v = f.verdicts(now, fwd, rev, v, s, m.Frame, rexmit)
 	fwd.Stats.count(v)
-	f.quality(d, s, v)
+	f.quality(d, v)
 	f.Pkt.Verdict = v
 	f.Pkt.Seq, f.Pkt.Ack = f.relative(d, s)
 }
@@ -286,14 +286,18 @@ func (f *Flow) verdicts(now int64, fwd, rev *Half, v Verdict, s *fsm.Segment, fr
 	// ACKED LOST PACKET: the acknowledgment covers data beyond the highest
 	// contiguous sequence the peer was seen to send.
 	if rw.maxSeqToBeAcked != 0 && rw.maxSeqToBeAcked.LessThan(ack) && flags&fsm.FlagACK != 0 {
-		// Wireshark compares these two with a plain unsigned "greater
-		// than", not in sequence space.
-		if uint32(rw.maxSeqToBeAcked) > uint32(rw.nextSeq) {
+		// A hole below the peer's highest segment: say so, and move the
+		// mark past it so the same hole is reported once. Wireshark 4.0
+		// compares the two as plain unsigned numbers, not in sequence
+		// space. (Later releases test ">" here; tshark 4.0.17 behaves as
+		// "<", which the crafted cases in seq_test.go pin down.)
+		if uint32(rw.maxSeqToBeAcked) < uint32(rw.nextSeq) {
 			rw.maxSeqToBeAcked = rw.nextSeq
 			v |= VerdictAckLostSegment
 		} else {
-			// Once per hole: the peer's dup-ACK counter doubles as the
-			// "already said so" mark until the peer's ACK moves.
+			// Acknowledged beyond everything the peer was seen to send:
+			// once, until the peer's own ACK moves (the peer's dup-ACK
+			// counter doubles as the "already said so" mark).
 			if rw.dupAckNum == 0 {
 				v |= VerdictAckLostSegment
 			}

@@ -117,9 +117,10 @@ type DirStats struct {
 	// Capture quality. CaptureLossBytes is data the peer acknowledged but
 	// the capture never saw (a hole the peer ACKed past, or an ACK beyond
 	// everything seen): the capture point missed it, the network did not.
-	// NetworkLossBytes is data of holes that the sender later filled with
-	// a retransmission: it was lost on the way to the receiver. Reordered
-	// counts holes filled soon and without retransmission.
+	// NetworkLossBytes is data a real (not spurious) retransmission sent
+	// again, whether the capture saw the first copy or a hole: it was lost
+	// on the way to the receiver. Reordered counts holes filled without a
+	// retransmission verdict.
 	CaptureLossEvents uint64
 	CaptureLossBytes  uint64
 	NetworkLossEvents uint64
@@ -202,7 +203,8 @@ func (st *DirStats) count(v Verdict) {
 // segScratch carries what account learned about the current segment to
 // quality, which needs the verdicts too.
 type segScratch struct {
-	fill uint32 // bytes that filled holes the peer had not acknowledged
+	fill   uint32 // bytes that filled holes the peer had not acknowledged
+	rexmit uint32 // bytes of sequence space seen before
 }
 
 // account updates the statistics of both directions for one segment sent by
@@ -299,7 +301,9 @@ func (f *Flow) account(now int64, d fsm.Dir, s *fsm.Segment, m *Meta) bool {
 		st.dups[st.dupIx] = k
 		st.dupIx = (st.dupIx + 1) % uint8(len(st.dups))
 	}
-	if flags&(fsm.FlagACK|fsm.FlagSYN) != 0 {
+	if flags&fsm.FlagRST == 0 {
+		// Ostermann's tcptrace leaves RST segments out of the window
+		// statistics (their window is meaningless, often zero).
 		f.window(now, d, s)
 	}
 
@@ -313,7 +317,7 @@ func (f *Flow) account(now int64, d fsm.Dir, s *fsm.Segment, m *Meta) bool {
 		} else {
 			logical := s.LogicalLen()
 			rex, fill := h.sp.add(s.Seq, s.Seq.Add(logical), &st.HolesDropped)
-			f.scratch.fill = fill
+			f.scratch.fill, f.scratch.rexmit = fill, rex
 			if rex > 0 {
 				rexmit = true
 				st.RetransPackets++
@@ -358,21 +362,30 @@ func (f *Flow) account(now int64, d fsm.Dir, s *fsm.Segment, m *Meta) bool {
 	return rexmit
 }
 
-// window records the window advertised by d.
+// window records the window advertised by d on a segment without RST.
 func (f *Flow) window(now int64, d fsm.Dir, s *fsm.Segment) {
 	st := &f.Half[d].Stats
 	win := uint32(s.Window)
 	me, peer := &f.Conn.Ep[d], &f.Conn.Ep[d.Other()]
 	if s.Flags&fsm.FlagSYN == 0 && me.SynSent && peer.SynSent && me.HasWScale && peer.HasWScale {
 		win <<= min(me.WScale, 14)
-		st.WindowScaled = true
+		if !st.WindowScaled && s.Flags&fsm.FlagACK != 0 {
+			// Ostermann: the first scaled window replaces the minimum the
+			// unscaled SYN set.
+			st.WindowScaled, st.MinWindow = true, win
+		}
 	}
-	st.MaxWindow = max(st.MaxWindow, win)
-	if win > 0 && (st.MinWindow == 0 || win < st.MinWindow) {
-		st.MinWindow = win
-	}
+	// The last window counts whatever the flags (Ostermann's win_last, which
+	// decides what is a zero-window probe); the extremes only on segments
+	// with ACK or SYN, where the field has a meaning.
 	st.winSet, st.lastWin = true, win
-	if s.Flags&(fsm.FlagSYN|fsm.FlagFIN|fsm.FlagRST) != 0 {
+	if s.Flags&(fsm.FlagACK|fsm.FlagSYN) != 0 {
+		st.MaxWindow = max(st.MaxWindow, win)
+		if win > 0 && (st.MinWindow == 0 || win < st.MinWindow) {
+			st.MinWindow = win
+		}
+	}
+	if s.Flags&(fsm.FlagSYN|fsm.FlagFIN) != 0 {
 		return
 	}
 	switch {
@@ -387,20 +400,23 @@ func (f *Flow) window(now int64, d fsm.Dir, s *fsm.Segment) {
 	}
 }
 
-// quality classifies holes filled by this segment once its verdicts are
-// known: filled by a retransmission means the network lost the data;
-// otherwise it arrived late (reordering).
-func (f *Flow) quality(d fsm.Dir, s *fsm.Segment, v Verdict) {
-	fill := f.scratch.fill
-	if fill == 0 {
-		return
-	}
-	st := &f.Half[d].Stats
-	if v&VerdictRetransmission != 0 {
+// quality classifies the segment once its verdicts are known. Data the
+// network lost shows as a real (not spurious) retransmission: of a segment
+// the capture saw (capture point before the loss), or filling a hole
+// (capture point after it). A hole filled without a retransmission verdict
+// was reordering.
+func (f *Flow) quality(d fsm.Dir, v Verdict) {
+	sc, st := &f.scratch, &f.Half[d].Stats
+	real := v&VerdictRetransmission != 0 && v&VerdictSpuriousRetransmission == 0
+	switch {
+	case sc.fill > 0 && real:
 		st.NetworkLossEvents++
-		st.NetworkLossBytes += uint64(fill)
-	} else {
+		st.NetworkLossBytes += uint64(sc.fill)
+	case sc.fill > 0:
 		st.Reordered++
+	case sc.rexmit > 0 && real:
+		st.NetworkLossEvents++
+		st.NetworkLossBytes += uint64(sc.rexmit)
 	}
 }
 

@@ -21,6 +21,8 @@ type Report struct {
 	SchemaVersion string       `json:"schema_version"`
 	Tool          string       `json:"tool"`
 	Capture       Capture      `json:"capture"`
+	Rollups       []Rollup     `json:"rollups"`
+	Findings      []Finding    `json:"findings"`
 	Connections   []Connection `json:"connections"`
 }
 
@@ -46,11 +48,11 @@ type Capture struct {
 	// live capture socket (PACKET_STATISTICS): frames its filter let in,
 	// dropped ones included, and frames dropped because its buffer was
 	// full. Both are absent for capture files.
-	KernelReceived *uint64 `json:"kernel_received,omitempty"`
-	KernelDropped  *uint64 `json:"kernel_dropped,omitempty"`
-	Warnings     []string `json:"warnings,omitempty"`
-	Errors       []string `json:"errors,omitempty"`
-	Flows        Flows    `json:"flows"`
+	KernelReceived *uint64  `json:"kernel_received,omitempty"`
+	KernelDropped  *uint64  `json:"kernel_dropped,omitempty"`
+	Warnings       []string `json:"warnings,omitempty"`
+	Errors         []string `json:"errors,omitempty"`
+	Flows          Flows    `json:"flows"`
 }
 
 // Flows counts what the flow table did.

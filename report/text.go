@@ -39,6 +39,7 @@ func WriteText(w io.Writer, r *Report) error {
 	for _, m := range c.Errors {
 		fmt.Fprintf(bw, "error    %s\n", m)
 	}
+	writeFindings(bw, r)
 	for i := range r.Connections {
 		fmt.Fprintln(bw)
 		writeConnection(bw, &r.Connections[i])

@@ -1,6 +1,8 @@
 // Command tcptrace reads TCP traffic from pcap or pcapng captures (files or
-// standard input), rebuilds every connection's life the way RFC 9293
-// describes it, and reports what each endpoint went through.
+// standard input) or captures it live from a network interface (Linux,
+// without libpcap), keeps the frames a tcpdump filter expression selects,
+// rebuilds every connection's life the way RFC 9293 describes it, and
+// reports what each endpoint went through.
 package main
 
 import (
@@ -19,7 +21,9 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/tcptrace/tcptrace/anomaly"
 	"github.com/tcptrace/tcptrace/capture"
+	"github.com/tcptrace/tcptrace/filter"
 	"github.com/tcptrace/tcptrace/reassembly"
 	"github.com/tcptrace/tcptrace/report"
 )
@@ -100,6 +104,17 @@ type options struct {
 	ladder       ladderSel
 	ladderPkts   int
 	printVersion bool
+
+	// Live capture and filters (live.go).
+	iface      string
+	filterExpr string
+	listIfaces bool
+	snaplen    int
+	noPromisc  bool
+	duration   time.Duration
+	write      string
+	snapshot   time.Duration
+	user       string
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -110,9 +125,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.SetOutput(stderr)
 	def := reassembly.DefaultConfig()
 	fs.StringArrayVarP(&o.reads, "read", "r", nil, "read packets from `file` (pcap, pcapng, gzip-compressed; - for stdin); repeatable")
+	fs.StringVarP(&o.iface, "interface", "i", "", "capture live on `iface` (any: every interface); needs CAP_NET_RAW")
+	fs.StringVarP(&o.filterExpr, "filter", "f", "", "keep only the frames matching `expr`, a tcpdump filter expression (or give it after -r/-i as trailing arguments)")
+	fs.BoolVarP(&o.listIfaces, "list-interfaces", "D", false, "list the interfaces -i can capture on and exit")
 	fs.VarP(&o.format, "format", "T", "report format: text, json, jsonl (one JSON object per connection as it completes) or packets (one JSON object per TCP frame with its tshark-style analysis)")
 	fs.StringVarP(&o.output, "output", "o", "", "write the report to `file` instead of stdout")
 	fs.Uint64VarP(&o.count, "count", "c", 0, "stop after reading `n` packets (0: no limit)")
+	fs.DurationVar(&o.duration, "duration", 0, "stop after this long: wall-clock time for -i, capture time from the first frame for -r (0: no limit)")
+	fs.IntVarP(&o.snaplen, "snaplen", "s", 0, "live capture: keep `n` bytes of each frame (0: 262144)")
+	fs.BoolVarP(&o.noPromisc, "no-promiscuous-mode", "p", false, "live capture: do not put the interface in promiscuous mode")
+	fs.StringVarP(&o.write, "write", "w", "", "also write the frames read (those the filter keeps) to `file` as pcap (- for stdout)")
+	fs.DurationVar(&o.snapshot, "snapshot-interval", 0, "with -T jsonl, write a record of the connections still open every `interval` of capture time")
+	fs.StringVarP(&o.user, "relinquish-privileges", "Z", "", "after opening the capture socket, drop root privileges and run as `user` (with its groups)")
 	fs.DurationVar(&o.msl, "msl", def.FSM.MSL, "maximum segment lifetime; TIME-WAIT lasts 2*msl (30s gives Linux's 60 s, 120s gives RFC 9293's 240 s)")
 	fs.DurationVar(&o.idle, "idle-timeout", def.IdleTimeout, "finish a connection idle this long in capture time")
 	fs.IntVar(&o.maxFlows, "max-flows", def.MaxFlows, "connections held at once before the least recently active is finished (0: no limit)")
@@ -124,7 +148,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVarP(&o.numeric, "numeric", "n", false, "accepted for tcpdump compatibility: tcptrace never resolves names")
 	fs.BoolVarP(&o.printVersion, "version", "V", false, "print the version and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: tcptrace [flags] (-r FILE ... | FILE ...)\n\n%s", fs.FlagUsages())
+		fmt.Fprintf(stderr, "usage: tcptrace [flags] (-r FILE ... | -i IFACE) [filter expression]\n       tcptrace [flags] FILE ...\n\n%s", fs.FlagUsages())
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -136,14 +160,34 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stdout, "tcptrace %s\n", version)
 		return exitOK
 	}
+	if o.listIfaces {
+		if err := listInterfaces(stdout); err != nil {
+			fmt.Fprintf(stderr, "tcptrace: %v\n", err)
+			return exitFailure
+		}
+		return exitOK
+	}
+	// With -r or -i, trailing arguments are the filter expression, as for
+	// tcpdump; without, they are capture files.
 	sources := o.reads
-	if len(sources) == 0 {
+	live := o.iface != ""
+	expr := o.filterExpr
+	if live || len(sources) > 0 {
+		if fs.NArg() > 0 {
+			if expr != "" {
+				fmt.Fprintln(stderr, "tcptrace: the filter is given twice: with -f and as trailing arguments")
+				return exitUsage
+			}
+			expr = strings.Join(fs.Args(), " ")
+		}
+	} else {
 		sources = fs.Args()
-	} else if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "tcptrace: unexpected argument %q (files go after -r, or alone without -r)\n", fs.Arg(0))
+	}
+	if live && len(sources) > 0 {
+		fmt.Fprintln(stderr, "tcptrace: -i and -r cannot be combined")
 		return exitUsage
 	}
-	if len(sources) == 0 {
+	if len(sources) == 0 && !live {
 		fmt.Fprintln(stderr, "tcptrace: no input: give a capture file, or -r FILE (- for stdin)")
 		fs.Usage()
 		return exitUsage
@@ -156,6 +200,44 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "tcptrace: --ladder draws in the text report (-T text)")
 		return exitUsage
 	}
+	if code := checkLiveFlags(&o, expr, stderr); code != exitOK {
+		return code
+	}
+
+	t := &tap{expr: expr, userspace: expr != "" && !live, filters: make(map[capture.LinkType]*filter.Filter), count: o.count}
+	var a *analysis
+	var l *capture.Live
+	if live {
+		var err error
+		if l, err = openLive(&o, t, &a, stderr); err != nil {
+			fmt.Fprintf(stderr, "tcptrace: %v\n", err)
+			if isFilterError(err) {
+				return exitUsage
+			}
+			return exitFailure
+		}
+		defer l.Close()
+		if o.user != "" {
+			if err := dropPrivileges(o.user); err != nil {
+				fmt.Fprintf(stderr, "tcptrace: -Z %s: %v\n", o.user, err)
+				return exitFailure
+			}
+		}
+	} else {
+		t.duration = o.duration
+	}
+	if o.write != "" {
+		link, snaplen := capture.LinkTypeEthernet, uint32(capture.DefaultSnaplen)
+		if l != nil {
+			link, snaplen = l.LinkType(), uint32(l.Snaplen())
+		}
+		p, err := openPcapOut(o.write, stdout, link, snaplen)
+		if err != nil {
+			fmt.Fprintf(stderr, "tcptrace: %v\n", err)
+			return exitFailure
+		}
+		t.pcap = p
+	}
 
 	out := stdout
 	if o.output != "" {
@@ -167,8 +249,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		defer f.Close()
 		out = f
 	}
-	a := newAnalysis(&o, out)
+	a = newAnalysis(&o, out)
+	a.tap = t
+	a.capture.Filter = expr
 	code := exitOK
+	if live {
+		if err := a.readLive(ctx, l); err != nil {
+			a.capture.Errors = append(a.capture.Errors, err.Error())
+			fmt.Fprintf(stderr, "tcptrace: %v\n", err)
+			code = exitFailure
+		}
+	}
 	for _, name := range sources {
 		if err := a.read(ctx, name, stdin, stderr); err != nil {
 			a.capture.Errors = append(a.capture.Errors, err.Error())
@@ -177,6 +268,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		if a.stopped {
 			break
+		}
+	}
+	if t.pcap != nil {
+		if err := t.pcap.close(); err != nil {
+			a.capture.Errors = append(a.capture.Errors, err.Error())
+			fmt.Fprintf(stderr, "tcptrace: %v\n", err)
+			code = exitFailure
+		}
+	}
+	for _, w := range t.warns {
+		a.capture.Warnings = append(a.capture.Warnings, w)
+		if !o.quiet {
+			fmt.Fprintf(stderr, "tcptrace: warning: %s\n", w)
 		}
 	}
 	if err := a.finish(); err != nil {
@@ -188,6 +292,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // analysis is one run: the flow table fed by every source in turn.
 type analysis struct {
+	engine  *anomaly.Engine // findings and rollups over finished connections
 	o       *options
 	out     io.Writer
 	table   *reassembly.Table
@@ -201,6 +306,12 @@ type analysis struct {
 	last    time.Time
 	stopped bool
 	werr    error
+
+	// Live capture, filters and streaming (live.go).
+	tap      *tap
+	ticking  bool // periodic work is due every tickEvery of capture time
+	nextTick time.Time
+	nextSnap time.Time
 }
 
 func newAnalysis(o *options, out io.Writer) *analysis {
@@ -220,15 +331,22 @@ func newAnalysis(o *options, out io.Writer) *analysis {
 		a.pkts = report.NewPacketLines(a.pktbuf)
 	}
 	a.table = reassembly.NewTable(cfg, a.done)
+	a.engine = anomaly.NewEngine(anomaly.DefaultConfig())
+	a.tap = &tap{}
+	a.ticking = a.jsonl != nil || o.write != ""
 	return a
 }
 
 // done receives every flow as it leaves the table.
 func (a *analysis) done(f *reassembly.Flow) {
+	a.engine.Flow(f, a.last)
 	if a.pkts != nil {
 		return // -T packets writes frames, not connections
 	}
 	c := report.NewConnection(f)
+	if f.End == reassembly.EndClosed {
+		c.EndReason = "closed" // TODO(live, issue 5): drop once reassembly names it
+	}
 	if a.jsonl != nil {
 		if err := a.jsonl.Connection(c); err != nil && a.werr == nil {
 			a.werr = err
@@ -244,26 +362,53 @@ func (a *analysis) done(f *reassembly.Flow) {
 // read feeds one source through the flow table.
 func (a *analysis) read(ctx context.Context, name string, stdin io.Reader, stderr io.Writer) error {
 	opt := capture.Options{FrameBase: a.frames, VerifyChecksums: a.o.verify}
-	var src *capture.Source
-	var err error
-	prog := newProgress(name, stderr, a.o.quiet)
-	switch {
-	case name == "-":
-		src, err = capture.NewSource(stdin, "stdin", opt)
-	case prog.active():
-		// A large regular file read with a progress bar: count its bytes.
-		var f *os.File
-		if f, err = os.Open(name); err == nil {
-			defer f.Close()
-			src, err = capture.NewSource(&countingReader{r: f, p: prog}, name, opt)
-		}
-	default:
-		src, err = capture.Open(name, opt)
+	if a.tap.active() {
+		opt.Frame = a.tap.frame
 	}
+	prog := newProgress(name, stderr, a.o.quiet)
+	// The input is opened so that a signal interrupts a read waiting for
+	// data (a FIFO, a pipe): see interruptible.
+	r, f, stop, err := interruptible(ctx, name, stdin)
 	if err != nil {
 		return err
 	}
+	defer stop()
+	if f != nil {
+		defer f.Close()
+	}
+	if prog.active() {
+		r = &countingReader{r: r, p: prog} // a large regular file read with a progress bar: count its bytes
+	}
+	srcName := name
+	if name == "-" {
+		srcName = "stdin"
+	}
+	src, err := capture.NewSource(r, srcName, opt)
+	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+			a.stopped, a.capture.Interrupted = true, true
+			return nil
+		}
+		return err
+	}
 	defer src.Close()
+	if a.tap.pcap != nil && a.tap.pcap.w == nil {
+		a.tap.pcap.nsec = src.Stats().Format != "pcap" // keep microsecond files in microseconds
+	}
+	a.loop(ctx, src, prog)
+	st := src.Stats()
+	a.frames += st.Packets
+	a.merge(st)
+	err = src.Err()
+	if err != nil && ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		err = nil // interrupted while waiting for data
+	}
+	return err
+}
+
+// loop feeds a source through the flow table until it ends, a limit is
+// reached or ctx is cancelled.
+func (a *analysis) loop(ctx context.Context, src packetSource, prog *progress) {
 	var p capture.Packet
 	var n uint64
 	for src.Next(&p) {
@@ -276,6 +421,9 @@ func (a *analysis) read(ctx context.Context, name string, stdin io.Reader, stder
 		if p.TS.After(a.last) {
 			a.last = p.TS
 		}
+		if a.ticking && !p.TS.Before(a.nextTick) {
+			a.periodic(p.TS)
+		}
 		n++
 		if n&4095 == 0 {
 			if ctx.Err() != nil {
@@ -285,21 +433,17 @@ func (a *analysis) read(ctx context.Context, name string, stdin io.Reader, stder
 			}
 			prog.update(src.Stats())
 		}
-		if a.o.count > 0 && p.Frame-opt.FrameBase >= a.o.count {
-			a.stopped = true
-			a.capture.Interrupted = true
-			break
-		}
 	}
 	if ctx.Err() != nil {
 		a.stopped = true
 		a.capture.Interrupted = true
 	}
+	if a.tap.limited {
+		// -c or --duration: the report covers what was read before.
+		a.stopped = true
+		a.capture.Interrupted = true
+	}
 	prog.done()
-	st := src.Stats()
-	a.frames += st.Packets
-	a.merge(st)
-	return src.Err()
 }
 
 // merge adds one source's statistics to the capture block.
@@ -325,6 +469,11 @@ func (a *analysis) merge(st capture.Stats) {
 		c.Last = report.Time(st.Last)
 	}
 	c.Warnings = append(c.Warnings, st.Warnings...)
+	c.Filtered += st.Filtered
+	if st.Live {
+		kr, kd := st.KernelReceived, st.KernelDropped
+		c.KernelReceived, c.KernelDropped = &kr, &kd
+	}
 }
 
 func appendNew(list []string, s string) []string {
@@ -356,14 +505,26 @@ func (a *analysis) finish() error {
 		}
 		return a.pktbuf.Flush()
 	}
+	fs, rs := a.engine.Finish()
+	findings, rollups := report.NewFindings(fs), report.NewRollups(rs)
 	if a.jsonl != nil {
+		for _, r := range rollups {
+			if err := a.jsonl.Rollup(r); err != nil && a.werr == nil {
+				a.werr = err
+			}
+		}
+		for _, f := range findings {
+			if err := a.jsonl.Finding(f); err != nil && a.werr == nil {
+				a.werr = err
+			}
+		}
 		if a.werr != nil {
 			return a.werr
 		}
 		return a.jsonl.Capture(a.capture)
 	}
 	sort.Slice(a.conns, func(i, j int) bool { return a.conns[i].ID < a.conns[j].ID })
-	r := &report.Report{SchemaVersion: report.SchemaVersion, Tool: "tcptrace " + version, Capture: a.capture, Connections: a.conns}
+	r := &report.Report{SchemaVersion: report.SchemaVersion, Tool: "tcptrace " + version, Capture: a.capture, Rollups: rollups, Findings: findings, Connections: a.conns}
 	if r.Connections == nil {
 		r.Connections = []report.Connection{}
 	}

@@ -1,0 +1,48 @@
+# Shared by bench/run.sh and bench/synflood.sh (sourced, not run).
+#
+# MEMCAP (KiB, default 8 GiB) protects the machine: a command whose resident
+# set passes it is killed, and reported as such rather than measured.
+MEMCAP=${MEMCAP:-8388608}
+
+log() { echo "bench: $*" >&2; }
+
+# timed OUT CMD...: runs CMD once, stdout to OUT, under /usr/bin/time -v,
+# and sets WALL (seconds, /usr/bin/time's elapsed wall clock), RSS (peak
+# KiB), STATUS (exit status) and CAPPED (1 if killed for passing MEMCAP).
+# Needs $work (a scratch directory).
+timed() {
+	local out=$1
+	shift
+	/usr/bin/time -v -o "$work/time.txt" "$@" >"$out" 2>"$work/stderr.txt" &
+	local tp=$! child="" r
+	CAPPED=0
+	while kill -0 "$tp" 2>/dev/null; do
+		if [ -z "$child" ]; then
+			child=$(pgrep -P "$tp" | head -n 1 || true)
+		fi
+		if [ -n "$child" ]; then
+			r=$(awk '/^VmRSS:/ {print $2}' "/proc/$child/status" 2>/dev/null || true)
+			if [ -n "$r" ] && [ "$r" -gt "$MEMCAP" ]; then
+				CAPPED=1
+				kill -KILL "$child" 2>/dev/null || true # SIGTERM would make tcptrace write its report
+			fi
+		fi
+		sleep 0.1
+	done
+	STATUS=0
+	wait "$tp" || STATUS=$?
+	WALL=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s}' "$work/time.txt")
+	RSS=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
+}
+
+mib() { awk -v k="$1" 'BEGIN {printf "%.0f", k/1024}'; }
+pps() { awk -v n="$1" -v s="$2" 'BEGIN {printf "%.2f", n/s/1e6}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
+
+# machine prints the Markdown lines that say where and when a run was made.
+machine() {
+	echo "- date: $(date -u +%Y-%m-%dT%H:%MZ)"
+	echo "- machine: $(nproc) CPUs ($(lscpu | sed -n 's/^Model name: *//p' | head -n 1)), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, $(uname -sr)"
+	echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared)"
+	echo "- tcptrace $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' + uncommitted changes'), $(go version | cut -d' ' -f3)"
+}

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Benchmark of issue 7: tcptrace against Ostermann's tcptrace, tshark and the
+# gopacket floor on one large synthetic capture, then the linearity and
+# memory checks. Prints a Markdown report on stdout (progress on stderr).
+#
+#   bench/run.sh                       # 2 M packets, 100 k connections, 2000 open at once
+#   PACKETS=200000 CONNS=10000 bench/run.sh
+#
+# Environment: PACKETS, CONNS, CONCURRENT, SEED (the capture), RUNS (timed
+# runs per command; the median is reported), CHECKS=0 to skip the linearity
+# and memory checks, MEMSNAP (snaplen of the memory check's captures, so the
+# 10x capture stays small on disk; packets are what it is about), MEMCAP
+# (KiB: a run whose RSS passes it is killed and reported so), TMPDIR.
+# Needs /usr/bin/time; Ostermann's tcptrace (/usr/bin/tcptrace) and tshark
+# are timed when installed (Debian: apt-get install tcptrace tshark).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PACKETS=${PACKETS:-2000000}
+CONNS=${CONNS:-100000}
+CONCURRENT=${CONCURRENT:-2000}
+SEED=${SEED:-1}
+RUNS=${RUNS:-3}
+CHECKS=${CHECKS:-1}
+MEMSNAP=${MEMSNAP:-128}
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+. bench/lib.sh
+
+log "building into $work"
+go build -o "$work/tcptrace" ./cmd/tcptrace
+go build -o "$work/gencap" ./tools/gencap
+go build -o "$work/floor" ./bench/floor
+
+# gen NAME PACKETS CONNS [gencap flags...]: writes $work/NAME.pcap.
+gen() {
+	local name=$1 packets=$2 conns=$3
+	shift 3
+	log "generating $name: $packets packets, $conns connections, $CONCURRENT open at once"
+	"$work/gencap" -mode mixed -packets "$packets" -conns "$conns" -concurrent "$CONCURRENT" -seed "$SEED" "$@" -o "$work/$name.pcap"
+}
+
+# measure CMD...: runs CMD $RUNS times with stdout to /dev/null and sets
+# WALL and RSS to the medians, or both to "over" if it passed MEMCAP. Any
+# other failure aborts the benchmark.
+measure() {
+	local walls=() rsss=() i
+	for ((i = 0; i < RUNS; i++)); do
+		timed /dev/null "$@"
+		if [ "$CAPPED" = 1 ]; then
+			log "killed above MEMCAP ($(mib "$MEMCAP") MiB): $*"
+			WALL=over RSS=over
+			return
+		fi
+		if [ "$STATUS" != 0 ]; then
+			log "failed ($STATUS): $*"
+			cat "$work/stderr.txt" "$work/time.txt" >&2
+			exit 1
+		fi
+		walls+=("$WALL")
+		rsss+=("$RSS")
+	done
+	WALL=$(printf '%s\n' "${walls[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	RSS=$(printf '%s\n' "${rsss[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+}
+
+# cell formats a measured value for the table.
+cell() {
+	if [ "$1" = over ]; then
+		echo "killed above $(mib "$MEMCAP") MiB"
+	else
+		"${@:2}"
+	fi
+}
+
+echo "## bench/run.sh"
+echo
+machine
+echo "- command: \`PACKETS=$PACKETS CONNS=$CONNS CONCURRENT=$CONCURRENT SEED=$SEED RUNS=$RUNS MEMSNAP=$MEMSNAP bench/run.sh\`"
+echo
+gen main "$PACKETS" "$CONNS"
+size=$(stat -c %s "$work/main.pcap")
+
+# name|command: the rows of the table, ours first.
+rows=(
+	"tcptrace -T json (full analysis)|$work/tcptrace -q -T json $work/main.pcap"
+	"tcptrace -T jsonl|$work/tcptrace -q -T jsonl $work/main.pcap"
+	"floor: pcapgo + DecodingLayerParser + flow map|$work/floor $work/main.pcap"
+	"pcapgo read only|$work/floor -read $work/main.pcap"
+)
+if [ -x /usr/bin/tcptrace ]; then
+	rows+=("Ostermann's tcptrace -n|/usr/bin/tcptrace -n $work/main.pcap")
+	rows+=("Ostermann's tcptrace -n -l|/usr/bin/tcptrace -n -l $work/main.pcap")
+fi
+if command -v tshark >/dev/null; then
+	rows+=("tshark -q -z conv,tcp|tshark -q -z conv,tcp -r $work/main.pcap")
+fi
+
+declare -A wall rss
+names=()
+for row in "${rows[@]}"; do
+	name=${row%%|*} cmd=${row#*|}
+	log "timing: $name"
+	# shellcheck disable=SC2086 # the command is split on purpose
+	measure $cmd
+	wall[$name]=$WALL rss[$name]=$RSS
+	names+=("$name")
+done
+
+echo "### Throughput: $PACKETS packets, $CONNS connections, $CONCURRENT open at once ($((size / 1048576)) MiB)"
+echo
+echo "Median of $RUNS runs, output to /dev/null; peak RSS from /usr/bin/time -v. The last two"
+echo "columns divide the other command's wall time by tcptrace's (above 1: tcptrace is faster)."
+echo
+echo "| command | wall s | packets/s | peak RSS | vs tcptrace -T json | vs tcptrace -T jsonl |"
+echo "|---|---:|---:|---:|---:|---:|"
+json="tcptrace -T json (full analysis)" jsonl="tcptrace -T jsonl"
+for name in "${names[@]}"; do
+	w=${wall[$name]} r=${rss[$name]}
+	if [ "$w" = over ]; then
+		echo "| $name | - | - | killed above $(mib "$MEMCAP") MiB | - | - |"
+		continue
+	fi
+	c1=- c2=-
+	if [ "${wall[$json]}" != over ] && [ "$name" != "$json" ]; then c1="$(ratio "$w" "${wall[$json]}")"; fi
+	if [ "${wall[$jsonl]}" != over ] && [ "$name" != "$jsonl" ]; then c2="$(ratio "$w" "${wall[$jsonl]}")"; fi
+	echo "| $name | $w | $(pps "$PACKETS" "$w") M | $(mib "$r") MiB | $c1 | $c2 |"
+done
+if [ "${rss[$json]}" != over ]; then
+	echo
+	echo "Peak RSS of tcptrace -T json per connection: $(awk -v k="${rss[$json]}" -v c="$CONNS" 'BEGIN {printf "%.1f", k/c}') KiB ($CONNS connections)."
+fi
+
+if [ "$CHECKS" = 0 ]; then
+	exit 0
+fi
+
+# Linearity: twice the packets (and connections, same concurrency) should
+# take twice the time, within 10%.
+gen double $((2 * PACKETS)) $((2 * CONNS))
+echo
+echo "### Linearity: N and 2N packets (2N connections, same concurrency)"
+echo
+echo "| format | N = $PACKETS: wall s | 2N: wall s | ratio | 2 +/- 10% |"
+echo "|---|---:|---:|---:|---|"
+for format in json jsonl; do
+	log "timing: linearity -T $format"
+	measure "$work/tcptrace" -q -T "$format" "$work/main.pcap"
+	w1=$WALL
+	measure "$work/tcptrace" -q -T "$format" "$work/double.pcap"
+	w2=$WALL
+	if [ "$w1" = over ] || [ "$w2" = over ]; then
+		echo "| -T $format | $(cell "$w1" echo "$w1") | $(cell "$w2" echo "$w2") | - | - |"
+		continue
+	fi
+	lin=$(ratio "$w2" "$w1")
+	echo "| -T $format | $w1 | $w2 | $lin | $(awk -v r="$lin" 'BEGIN {print (r >= 1.8 && r <= 2.2) ? "yes" : "no"}') |"
+done
+rm -f "$work/double.pcap" "$work/main.pcap"
+
+# Memory: ten times the packets and connections with the same concurrency
+# should peak at the same RSS within 10%. The captures are cut at MEMSNAP
+# bytes a frame (tcptrace counts the truncation and reads on).
+gen mem1 "$PACKETS" "$CONNS" -snaplen "$MEMSNAP"
+gen mem10 $((10 * PACKETS)) $((10 * CONNS)) -snaplen "$MEMSNAP"
+echo
+echo "### Memory: ten times the packets and connections, same concurrency ($CONCURRENT), snaplen $MEMSNAP"
+echo
+echo "| format | peak RSS, $PACKETS packets | peak RSS, $((10 * PACKETS)) packets | ratio | within 10% |"
+echo "|---|---:|---:|---:|---|"
+for format in json jsonl; do
+	log "timing: memory -T $format"
+	RUNS=1 measure "$work/tcptrace" -q -T "$format" "$work/mem1.pcap"
+	r1=$RSS
+	RUNS=1 measure "$work/tcptrace" -q -T "$format" "$work/mem10.pcap"
+	r10=$RSS
+	if [ "$r1" = over ] || [ "$r10" = over ]; then
+		echo "| -T $format | $(cell "$r1" mib "$r1") | $(cell "$r10" mib "$r10") | - | no |"
+		continue
+	fi
+	mr=$(ratio "$r10" "$r1")
+	echo "| -T $format | $(mib "$r1") MiB | $(mib "$r10") MiB | $mr | $(awk -v r="$mr" 'BEGIN {print (r <= 1.1) ? "yes" : "no"}') |"
+done

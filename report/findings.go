@@ -1,0 +1,165 @@
+package report
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/tcptrace/tcptrace/anomaly"
+)
+
+// Finding is one element of the report's findings[] (docs/schema.md).
+type Finding struct {
+	Kind        string      `json:"kind"`
+	Severity    string      `json:"severity"`
+	Confidence  float64     `json:"confidence"`
+	Connection  uint64      `json:"connection,omitempty"`
+	Host        string      `json:"host,omitempty"`
+	Role        string      `json:"role,omitempty"`
+	Service     string      `json:"service,omitempty"`
+	FirstFrame  uint64      `json:"first_frame,omitempty"`
+	LastFrame   uint64      `json:"last_frame,omitempty"`
+	First       string      `json:"first,omitempty"`
+	Last        string      `json:"last,omitempty"`
+	Count       uint64      `json:"count"`
+	Explanation string      `json:"explanation"`
+	RFC         string      `json:"rfc"`
+	Zeek        string      `json:"zeek,omitempty"`
+	Suricata    string      `json:"suricata,omitempty"`
+	Wireshark   string      `json:"wireshark,omitempty"`
+	ISN         *ISNDetails `json:"isn,omitempty"`
+}
+
+// ISNDetails is the evidence of an ISN finding (anomalies.md §3).
+type ISNDetails struct {
+	Subtype       string    `json:"subtype,omitempty"`
+	Tentative     bool      `json:"tentative,omitempty"`
+	Scope         string    `json:"scope,omitempty"`
+	Peer          string    `json:"peer,omitempty"`
+	Samples       int       `json:"samples"`
+	Predictions   int       `json:"predictions"`
+	BitsToGuess   float64   `json:"bits_to_guess"`
+	Bits          []float64 `json:"bits,omitempty"`
+	Predictors    [4]int    `json:"predictors"`
+	GCD           uint32    `json:"gcd"`
+	RateHz        float64   `json:"rate_hz"`
+	EvidenceLog10 float64   `json:"evidence_log10"`
+	NmapGCD       uint32    `json:"nmap_gcd"`
+	NmapISR       int       `json:"nmap_isr"`
+	NmapSP        int       `json:"nmap_sp"`
+	NmapLabel     string    `json:"nmap_label,omitempty"`
+	Class1        string    `json:"nmap_class1,omitempty"`
+}
+
+// Rollup is one service's summary (server ip:port), worst first.
+type Rollup struct {
+	Service          string  `json:"service"`
+	Connections      uint64  `json:"connections"`
+	Attempts         uint64  `json:"attempts"`
+	Established      uint64  `json:"established"`
+	HandshakeSuccess float64 `json:"handshake_success"`
+	Resets           uint64  `json:"resets"`
+	ResetRate        float64 `json:"reset_rate"`
+	Refused          uint64  `json:"refused"`
+	Unanswered       uint64  `json:"unanswered"`
+	HalfCloseLeaks   uint64  `json:"half_close_leaks"`
+	Findings         uint64  `json:"findings"`
+}
+
+// NewFindings converts the engine's findings.
+func NewFindings(fs []anomaly.Finding) []Finding {
+	out := make([]Finding, len(fs))
+	for i, f := range fs {
+		o := Finding{Kind: f.Kind, Severity: f.Severity.String(), Confidence: f.Confidence, Connection: f.Connection, Role: f.Role,
+			FirstFrame: f.FirstFrame, LastFrame: f.LastFrame, First: Time(f.First), Last: Time(f.Last), Count: f.Count,
+			Explanation: f.Explanation, RFC: f.RFC, Zeek: f.Zeek, Suricata: f.Suricata, Wireshark: f.Wireshark}
+		if f.Host.IsValid() {
+			o.Host = f.Host.String()
+		}
+		if f.Service.IsValid() {
+			o.Service = f.Service.String()
+		}
+		if x := f.ISN; x != nil {
+			d := &ISNDetails{Subtype: x.Subtype, Tentative: x.Tentative, Samples: x.N, Predictions: x.M, BitsToGuess: x.HEst, Bits: x.Bits,
+				Predictors: x.Predictors, GCD: x.GCD, RateHz: x.RateHz, EvidenceLog10: x.EvidenceLog10,
+				NmapGCD: x.Nmap.GCD, NmapISR: x.Nmap.ISR, NmapSP: x.Nmap.SP, NmapLabel: x.Nmap.Label, Class1: x.Class1}
+			if x.Kind == anomaly.ISNPredictable {
+				d.Scope = x.Scope.String()
+			}
+			if x.Peer.IsValid() {
+				d.Peer = x.Peer.String()
+			}
+			o.ISN = d
+		}
+		out[i] = o
+	}
+	return out
+}
+
+// NewRollups converts the engine's rollups.
+func NewRollups(rs []anomaly.Rollup) []Rollup {
+	out := make([]Rollup, len(rs))
+	for i, r := range rs {
+		out[i] = Rollup{Service: r.Service.String(), Connections: r.Connections, Attempts: r.Attempts, Established: r.Established,
+			HandshakeSuccess: r.HandshakeSuccess(), Resets: r.Resets, ResetRate: r.ResetRate(), Refused: r.Refused,
+			Unanswered: r.Unanswered, HalfCloseLeaks: r.HalfCloseLeaks, Findings: r.Findings}
+	}
+	return out
+}
+
+// maxTextRollups bounds the services listed on the text report's first
+// screen; the JSON has them all.
+const maxTextRollups = 20
+
+// writeFindings renders the first screen of the text report: services and
+// findings, worst first, so a person sees the problems before the details.
+func writeFindings(w io.Writer, r *Report) {
+	if len(r.Rollups) > 0 {
+		fmt.Fprintf(w, "\nservices (worst first)\n")
+		fmt.Fprintf(w, "    %-28s %7s %9s %7s %7s %9s %6s %8s\n", "service", "conns", "handshake", "resets", "refused", "unanswer", "leaks", "findings")
+		for i, s := range r.Rollups {
+			if i == maxTextRollups {
+				fmt.Fprintf(w, "    ... %d more services in the JSON report\n", len(r.Rollups)-i)
+				break
+			}
+			fmt.Fprintf(w, "    %-28s %7d %8.0f%% %7d %7d %9d %6d %8d\n", s.Service, s.Connections, 100*s.HandshakeSuccess, s.Resets, s.Refused, s.Unanswered, s.HalfCloseLeaks, s.Findings)
+		}
+	}
+	if len(r.Findings) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nfindings (worst first)\n")
+	for _, f := range r.Findings {
+		where := f.Service
+		if f.Host != "" {
+			where = f.Host + " as " + f.Role
+		}
+		fmt.Fprintf(w, "    %-8s %-22s %s", f.Severity, f.Kind, where)
+		if f.Count > 1 {
+			fmt.Fprintf(w, "  x%d", f.Count)
+		}
+		if f.Connection != 0 {
+			fmt.Fprintf(w, "  (connection #%d, frames %d-%d)", f.Connection, f.FirstFrame, f.LastFrame)
+		}
+		fmt.Fprintf(w, "\n             %s [%s]\n", f.Explanation, f.RFC)
+	}
+}
+
+type typedFinding struct {
+	Type string `json:"type"`
+	Finding
+}
+
+type typedRollup struct {
+	Type string `json:"type"`
+	Rollup
+}
+
+// Finding writes one finding line ({"type":"finding",...}).
+func (j *JSONLines) Finding(f Finding) error {
+	return j.enc.Encode(typedFinding{Type: "finding", Finding: f})
+}
+
+// Rollup writes one service rollup line ({"type":"rollup",...}).
+func (j *JSONLines) Rollup(r Rollup) error {
+	return j.enc.Encode(typedRollup{Type: "rollup", Rollup: r})
+}
