@@ -121,6 +121,8 @@ func parseOptions(opts []byte, cut bool, s *fsm.Segment) (tfo, bad bool) {
 				break
 			}
 			s.SACKCount = uint8((n - 2) / 8)
+			// The first block is where a D-SACK sits (RFC 2883 §4).
+			s.SACKLeft, s.SACKRight = fsm.Seq(be32(body[0:4])), fsm.Seq(be32(body[4:8]))
 		case optTimestamp:
 			if n != 10 {
 				bad = true
