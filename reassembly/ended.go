@@ -7,13 +7,6 @@ import (
 	"github.com/tcptrace/tcptrace/fsm"
 )
 
-// EndClosed is the end reason of a flow FinishEnded handed over: its
-// connection was over (closed, reset, refused or abandoned) and quiet.
-//
-// TODO(live, issue 5): add "closed" to endNames in table.go; until then
-// EndClosed.String() says "unknown" and cmd/tcptrace names it itself.
-const EndClosed EndReason = EndReused + 1
-
 // FinishEnded hands to the done callback, as of capture time now, every
 // flow whose connection is over and which has seen no packet for quiet:
 // once its held receipts are applied and its timers run (as Flush would),

@@ -76,9 +76,10 @@ const (
 	EndIdle                     // evicted after IdleTimeout without packets
 	EndLimit                    // evicted because MaxFlows was reached
 	EndReused                   // a new SYN started a new incarnation of the 4-tuple
+	EndClosed                   // over (closed, reset, refused or abandoned) and quiet: see FinishEnded
 )
 
-var endNames = [...]string{"end_of_capture", "idle_timeout", "flow_limit", "tuple_reused"}
+var endNames = [...]string{"end_of_capture", "idle_timeout", "flow_limit", "tuple_reused", "closed"}
 
 // String returns the stable report name.
 func (r EndReason) String() string {

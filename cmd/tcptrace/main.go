@@ -344,9 +344,6 @@ func (a *analysis) done(f *reassembly.Flow) {
 		return // -T packets writes frames, not connections
 	}
 	c := report.NewConnection(f)
-	if f.End == reassembly.EndClosed {
-		c.EndReason = "closed" // TODO(live, issue 5): drop once reassembly names it
-	}
 	if a.jsonl != nil {
 		if err := a.jsonl.Connection(c); err != nil && a.werr == nil {
 			a.werr = err
