@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"sort"
@@ -59,6 +60,34 @@ func (f *format) Set(s string) error {
 		}
 	}
 	return fmt.Errorf("unknown format %q (want %s)", s, f.Type())
+}
+
+// seconds is a duration flag that also takes a bare number of seconds
+// (--msl 120), as tcpdump's and Ostermann's tcptrace's flags do, besides Go
+// durations (--msl 2m, --duration 1.5s).
+type seconds time.Duration
+
+func (s *seconds) String() string {
+	if *s == 0 {
+		return "0" // pflag leaves a zero default out of --help
+	}
+	return time.Duration(*s).String()
+}
+func (s *seconds) Type() string   { return "duration" }
+func (s *seconds) Set(v string) error {
+	if n, err := strconv.ParseFloat(v, 64); err == nil {
+		if n < 0 || n > float64(math.MaxInt64/int64(time.Second)) {
+			return fmt.Errorf("%s seconds is out of range", v)
+		}
+		*s = seconds(n * float64(time.Second))
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return fmt.Errorf("%q is neither a number of seconds nor a duration like 90s or 2m", v)
+	}
+	*s = seconds(d)
+	return nil
 }
 
 // ladderSel is the --ladder value: empty for every connection, or a list of
@@ -131,14 +160,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.VarP(&o.format, "format", "T", "report format: text, json, jsonl (one JSON object per connection as it completes) or packets (one JSON object per TCP frame with its tshark-style analysis)")
 	fs.StringVarP(&o.output, "output", "o", "", "write the report to `file` instead of stdout")
 	fs.Uint64VarP(&o.count, "count", "c", 0, "stop after reading `n` packets (0: no limit)")
-	fs.DurationVar(&o.duration, "duration", 0, "stop after this long: wall-clock time for -i, capture time from the first frame for -r (0: no limit)")
+	fs.Var((*seconds)(&o.duration), "duration", "stop after this long: wall-clock time for -i, capture time from the first frame for -r (0: no limit)")
 	fs.IntVarP(&o.snaplen, "snaplen", "s", 0, "live capture: keep `n` bytes of each frame (0: 262144)")
 	fs.BoolVarP(&o.noPromisc, "no-promiscuous-mode", "p", false, "live capture: do not put the interface in promiscuous mode")
 	fs.StringVarP(&o.write, "write", "w", "", "also write the frames read (those the filter keeps) to `file` as pcap (- for stdout)")
-	fs.DurationVar(&o.snapshot, "snapshot-interval", 0, "with -T jsonl, write a record of the connections still open every `interval` of capture time")
+	fs.Var((*seconds)(&o.snapshot), "snapshot-interval", "with -T jsonl, write a record of the connections still open every `interval` of capture time")
 	fs.StringVarP(&o.user, "relinquish-privileges", "Z", "", "after opening the capture socket, drop root privileges and run as `user` (with its groups)")
-	fs.DurationVar(&o.msl, "msl", def.FSM.MSL, "maximum segment lifetime; TIME-WAIT lasts 2*msl (30s gives Linux's 60 s, 120s gives RFC 9293's 240 s)")
-	fs.DurationVar(&o.idle, "idle-timeout", def.IdleTimeout, "finish a connection idle this long in capture time")
+	o.msl = def.FSM.MSL
+	fs.Var((*seconds)(&o.msl), "msl", "maximum segment lifetime; TIME-WAIT lasts 2*msl (30s gives Linux's 60 s, 120s gives RFC 9293's 240 s)")
+	o.idle = def.IdleTimeout
+	fs.Var((*seconds)(&o.idle), "idle-timeout", "finish a connection idle this long in capture time")
 	fs.IntVar(&o.maxFlows, "max-flows", def.MaxFlows, "connections held at once before the least recently active is finished (0: no limit)")
 	fs.VarP(&o.ladder, "ladder", "", "draw ladder diagrams in the text report: for every connection, or for the listed `ids` (--ladder=3,7)")
 	fs.Lookup("ladder").NoOptDefVal = "all"
@@ -154,6 +185,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if errors.Is(err, pflag.ErrHelp) {
 			return exitOK
 		}
+		// With ContinueOnError pflag leaves the message to the caller.
+		fmt.Fprintf(stderr, "tcptrace: %v\ntcptrace: run 'tcptrace --help' for the flags\n", err)
 		return exitUsage
 	}
 	if o.printVersion {
