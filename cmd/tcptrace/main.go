@@ -73,7 +73,7 @@ func (s *seconds) String() string {
 	}
 	return time.Duration(*s).String()
 }
-func (s *seconds) Type() string   { return "duration" }
+func (s *seconds) Type() string { return "duration" }
 func (s *seconds) Set(v string) error {
 	if n, err := strconv.ParseFloat(v, 64); err == nil {
 		if n < 0 || n > float64(math.MaxInt64/int64(time.Second)) {
