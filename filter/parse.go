@@ -163,6 +163,7 @@ const maxDepth = 200
 type parser struct {
 	src   string
 	toks  []token
+	match []int // match[i]: for a '(' at i, the index after its ')', or -1
 	i     int
 	depth int
 }
@@ -244,7 +245,7 @@ func parse(expr string) (n node, err error) {
 	if serr != nil {
 		return nil, serr
 	}
-	p := &parser{src: expr, toks: toks}
+	p := &parser{src: expr, toks: toks, match: matchParens(toks)}
 	defer func() {
 		if r := recover(); r != nil {
 			b, ok := r.(bail)
@@ -321,25 +322,37 @@ func (p *parser) isArithOrRel(t token) bool {
 	return t.kind == tOp && (arithOps[t.text] || relOps[t.text])
 }
 
+// matchParens pairs the parentheses once, so that the lookahead below stays
+// linear: scanning for the match at every nesting level made a deeply nested
+// expression cubic (a fuzzer's 2,000 parentheses took 20 s).
+func matchParens(toks []token) []int {
+	match := make([]int, len(toks))
+	var open []int
+	for i, t := range toks {
+		match[i] = -1
+		if t.kind != tOp {
+			continue
+		}
+		switch t.text {
+		case "(":
+			open = append(open, i)
+		case ")":
+			if n := len(open); n > 0 {
+				match[open[n-1]] = i + 1
+				open = open[:n-1]
+			}
+		}
+	}
+	return match
+}
+
 // matchParen returns the index of the token after the ')' matching the '(' at i,
 // or -1.
 func (p *parser) matchParen(i int) int {
-	depth := 0
-	for ; i < len(p.toks); i++ {
-		t := p.toks[i]
-		switch {
-		case p.isOp(t, "("):
-			depth++
-		case p.isOp(t, ")"):
-			depth--
-			if depth == 0 {
-				return i + 1
-			}
-		case t.kind == tEOF:
-			return -1
-		}
+	if !p.isOp(p.toks[i], "(") {
+		return -1
 	}
-	return -1
+	return p.match[i]
 }
 
 // parenIsArith reports whether the '(' at the current token opens an arithmetic
