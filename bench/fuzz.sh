@@ -4,6 +4,9 @@
 #
 #   bench/fuzz.sh [fuzztime] [logdir]
 #
+# FUZZ_PARALLEL sets go test's -parallel (fuzzing workers; default 1, for a
+# machine whose cores are shared).
+#
 # A crash leaves its input under the package's testdata/fuzz/<Target>/ (go
 # test's own behaviour) and the script goes on with the next target.
 set -euo pipefail
@@ -26,7 +29,7 @@ for entry in $(targets | tr ' ' ':'); do
 	pkg=${entry%%:*} name=${entry##*:}
 	base=${pkg#./}
 	log="$logdir/${base//\//_}.$name.log"
-	if nice -n 10 go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" "$pkg" >"$log" 2>&1; then
+	if nice -n 10 go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" -timeout=0 -parallel="${FUZZ_PARALLEL:-1}" "$pkg" >"$log" 2>&1; then
 		result=ok
 	else
 		result=FAIL status=1

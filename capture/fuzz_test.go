@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/tcptrace/tcptrace/capture"
@@ -16,6 +18,9 @@ import (
 func FuzzDecode(f *testing.F) {
 	for _, tt := range decodeTests {
 		f.Add(tt.frame, uint16(tt.link))
+	}
+	for _, fr := range capture.SeedFrames(f) {
+		f.Add(fr.Data, uint16(fr.Link))
 	}
 	f.Fuzz(func(t *testing.T, data []byte, link uint16) {
 		d := capture.NewDecoder(capture.Options{VerifyChecksums: true})
@@ -44,10 +49,17 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// addCorpusSeeds adds every corpus capture smaller than 4 KiB whose magic
-// is one of magics.
+// addCorpusSeeds adds every capture smaller than 4 KiB in pcaps/ and in
+// the external corpus (when present) whose magic is one of magics.
 func addCorpusSeeds(f *testing.F, magics ...uint32) {
-	for _, path := range corpusFiles(f) {
+	paths, _ := filepath.Glob(filepath.Join("..", "pcaps", "*"))
+	filepath.WalkDir(corpusDir(), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	for _, path := range paths {
 		b, err := os.ReadFile(path)
 		if err != nil || len(b) >= 4<<10 || len(b) < 4 {
 			continue

@@ -68,6 +68,15 @@ func (s *Source) pcapNext(f *frame) error {
 	if caplen > orig {
 		return s.corrupt(start, "corrupt packet record", fmt.Errorf("captured length %d exceeds original length %d", caplen, orig))
 	}
+	if snap := s.ifaces[0].snaplen; snap != 0 && caplen > snap {
+		// libpcap cuts such a record to the snaplen; Wireshark keeps it
+		// whole. The bytes are there and the lengths are consistent, so
+		// keep them, and say so once.
+		if s.overSnap == 0 {
+			s.overSnapAt, s.overSnapLen, s.overSnapMax = start, caplen, snap
+		}
+		s.overSnap++
+	}
 	data, err := s.read(int(caplen))
 	if err != nil {
 		return s.damaged(start, "packet record", err)

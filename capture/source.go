@@ -75,7 +75,7 @@ type Stats struct {
 	KernelDropped  uint64
 
 	First, Last time.Time // earliest and latest frame timestamps; zero before the first frame
-	Warnings    []string  // oddities that did not stop reading, such as timestamps going backwards
+	Warnings    []string  // oddities that did not stop reading, such as timestamps going backwards; each starts with "SOURCE: "
 }
 
 // Skips counts skipped frames by reason (see the Result constants).
@@ -147,6 +147,12 @@ type Source struct {
 	back1   uint64 // first such frame
 	backBy  time.Duration
 	origLow bool // warned about a pcapng original length below the captured length
+	// pcap records that captured more than the file's snaplen: how many,
+	// and the first one's offset and captured length.
+	overSnap    uint64
+	overSnapAt  int64
+	overSnapLen uint32
+	overSnapMax uint32 // the snaplen
 
 	err  error
 	done bool
@@ -360,6 +366,14 @@ func (s *Source) Stats() Stats {
 		st.Warnings = append(st.Warnings, fmt.Sprintf(
 			"timestamps go backwards %d time(s), first at frame %d (by %v); capture order kept",
 			s.back, s.back1, s.backBy))
+	}
+	if s.overSnap > 0 {
+		st.Warnings = append(st.Warnings, fmt.Sprintf(
+			"captured length exceeds the file's snaplen %d in %d record(s), first at byte %d (%d bytes); frames kept whole",
+			s.overSnapMax, s.overSnap, s.overSnapAt, s.overSnapLen))
+	}
+	for i, w := range st.Warnings {
+		st.Warnings[i] = s.name + ": " + w
 	}
 	return st
 }

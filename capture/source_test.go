@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -394,7 +395,7 @@ func TestSourceWarnings(t *testing.T) {
 	if got, want := frames(pkts), []uint64{1, 2, 3, 4, 5}; !reflect.DeepEqual(got, want) {
 		t.Errorf("frames = %v, want %v (capture order)", got, want)
 	}
-	want := []string{"timestamps go backwards 2 time(s), first at frame 3 (by 1s); capture order kept"}
+	want := []string{"t.pcap: timestamps go backwards 2 time(s), first at frame 3 (by 1s); capture order kept"}
 	if !reflect.DeepEqual(st.Warnings, want) {
 		t.Errorf("Warnings = %q, want %q", st.Warnings, want)
 	}
@@ -408,7 +409,18 @@ func TestSourceWarnings(t *testing.T) {
 	if err != nil || len(pkts) != 2 || pkts[0].WireLen != 74 {
 		t.Fatalf("read %+v, %v; want 2 packets of wire length 74", pkts, err)
 	}
-	want = []string{"enhanced packet block at byte 48: original length 60 below captured length 74; using the captured length"}
+	want = []string{"t.pcapng: enhanced packet block at byte 48: original length 60 below captured length 74; using the captured length"}
+	if !reflect.DeepEqual(st.Warnings, want) {
+		t.Errorf("Warnings = %q, want %q", st.Warnings, want)
+	}
+
+	// A snaplen smaller than the records: the frames are kept whole.
+	data = patch(newPcap(binary.LittleEndian, false, capture.LinkTypeEthernet).add(ts0, ethIPv4SYN, 0).add(ts0, ethIPv4Data, 0).buf, 16, 60, 0, 0, 0)
+	pkts, st, err = readAll(t, "t.pcap", data, capture.Options{})
+	if err != nil || len(pkts) != 2 || pkts[0].CapLen != uint32(len(ethIPv4SYN)) {
+		t.Fatalf("read %d packets, %v; want 2 whole frames", len(pkts), err)
+	}
+	want = []string{fmt.Sprintf("t.pcap: captured length exceeds the file's snaplen 60 in 2 record(s), first at byte 24 (%d bytes); frames kept whole", len(ethIPv4SYN))}
 	if !reflect.DeepEqual(st.Warnings, want) {
 		t.Errorf("Warnings = %q, want %q", st.Warnings, want)
 	}
@@ -418,7 +430,7 @@ func TestSourceWarnings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = []string{"frame 1: link type LINKTYPE_147 is not supported; its frames are skipped"}
+	want = []string{"t.pcap: frame 1: link type LINKTYPE_147 is not supported; its frames are skipped"}
 	if !reflect.DeepEqual(st.Warnings, want) || st.SkippedBy.UnsupportedLink != 2 {
 		t.Errorf("Warnings = %q, unsupported %d; want %q, 2", st.Warnings, st.SkippedBy.UnsupportedLink, want)
 	}
