@@ -160,6 +160,36 @@ type ZeekConn struct {
 	frozen     bool
 	frozenCS   uint8
 	frozenOrig fsm.Dir
+
+	// The first piece's conn.log counters. They grow only while the first
+	// piece is open; its end fixes size and last as well.
+	start, last int64     // start_time, and last_time once frozen
+	pkts        [2]uint64 // ConnSize num_pkts, indexed by fsm.Dir
+	ipBytes     [2]uint64 // ConnSize num_bytes_ip
+	missed      [2]uint64 // content_gap lengths (conn.log missed_bytes)
+	frozenSize  [2]uint64 // TCP_Endpoint::Size once frozen
+}
+
+// ZeekCounts holds the numbers of the conn.log row Zeek writes for a flow's
+// first Zeek connection. Per-side arrays are indexed by fsm.Dir; which side
+// is Zeek's originator is what Verdict's origIsClient says.
+type ZeekCounts struct {
+	// Start and Last are the connection's start_time (its first packet)
+	// and last_time. Zeek's last_time stops once both sides have closed,
+	// so duration (Last - Start) leaves out a close's final ACK.
+	Start, Last time.Time
+	// Bytes is TCP_Endpoint::Size, conn.log orig_bytes/resp_bytes: the
+	// extent of each side's sequence space (the highest sequence number
+	// sent or acknowledged, less the ISN, SYN and FIN), not a sum of
+	// payload.
+	Bytes [2]uint64
+	// Missed is the length of the content gaps in each side's stream that
+	// Zeek reports (content_gap); conn.log missed_bytes is their sum.
+	Missed [2]uint64
+	// Packets and IPBytes are the ConnSize analyzer's num_pkts and
+	// num_bytes_ip: the segments that passed the checksum check, and their
+	// IP total lengths.
+	Packets, IPBytes [2]uint64
 }
 
 // Observe accounts one TCP segment sent by d at capture time ts. sport and
@@ -185,6 +215,12 @@ func (z *ZeekConn) Observe(ts time.Time, d fsm.Dir, sport, dport uint16, s *fsm.
 		z.scaled(d, scaledChecksum)
 		return
 	}
+	if z.pieces == 1 && !z.frozen {
+		// ConnSize sees a packet only after TCPAnalyzer::DeliverPacket has
+		// validated its checksum.
+		z.pkts[d]++
+		z.ipBytes[d] += uint64(m.IPLen)
+	}
 	z.process(t, d, s, m.Truncated)
 }
 
@@ -200,6 +236,22 @@ func (z *ZeekConn) Verdict() (connState, history string, origIsClient bool) {
 		cs, orig = z.connState(), z.orig
 	}
 	return connStates[cs], string(z.hist[:z.histLen]), orig == fsm.DirClient
+}
+
+// Counts returns the conn.log numbers of the flow's first Zeek connection
+// (the one Verdict describes), as of its end or, while it is open, now. A
+// flow that saw no segment yields zeros.
+func (z *ZeekConn) Counts() ZeekCounts {
+	if z.pieces == 0 {
+		return ZeekCounts{}
+	}
+	c := ZeekCounts{Start: time.Unix(0, z.start).UTC(), Missed: z.missed, Packets: z.pkts, IPBytes: z.ipBytes}
+	if z.frozen {
+		c.Last, c.Bytes = time.Unix(0, z.last).UTC(), z.frozenSize
+	} else {
+		c.Last, c.Bytes = time.Unix(0, z.lastTime).UTC(), [2]uint64{z.size(0), z.size(1)}
+	}
+	return c
 }
 
 // Connections returns how many connections Zeek would have logged for the
@@ -232,6 +284,9 @@ func (z *ZeekConn) begin(t int64, d fsm.Dir, sport, dport uint16, flags fsm.Flag
 	if z.pieces < ^uint16(0) {
 		z.pieces++
 	}
+	if z.pieces == 1 {
+		z.start = t
+	}
 	z.orig = d
 	// TCPAnalyzer::WantConnection: a connection that starts without a SYN,
 	// or with a SYN-ACK, is partial, and Zeek guesses the responder from
@@ -257,6 +312,7 @@ func (z *ZeekConn) begin(t int64, d fsm.Dir, sport, dport uint16, flags fsm.Flag
 func (z *ZeekConn) end() {
 	if z.pieces == 1 && !z.frozen {
 		z.frozenCS, z.frozenOrig, z.frozen = z.connState(), z.orig, true
+		z.last, z.frozenSize = z.lastTime, [2]uint64{z.size(0), z.size(1)}
 	}
 	z.live = false
 }
@@ -1092,13 +1148,13 @@ func (z *ZeekConn) undelivered(d fsm.Dir, upTo uint64) {
 	if !e.skip {
 		for e.nspans > 0 && e.spans[0].lo < upTo {
 			if e.spans[0].lo > e.reassem {
-				z.gap(d)
+				z.gap(d, e.spans[0].lo-e.reassem)
 			}
 			e.reassem = e.spans[0].lo
 			e.absorb()
 		}
 		if upTo > e.reassem {
-			z.gap(d)
+			z.gap(d, upTo-e.reassem)
 		}
 	}
 	if upTo > e.reassem {
@@ -1106,15 +1162,20 @@ func (z *ZeekConn) undelivered(d fsm.Dir, upTo uint64) {
 	}
 }
 
-// gap is TCP_Reassembler::Gap: only gaps in a cleanly established or
-// cleanly closing connection count, as others come from RSTs with odd
-// sequence numbers or unseen packets of partial connections.
-func (z *ZeekConn) gap(d fsm.Dir) {
+// gap is TCP_Reassembler::Gap for a hole of n bytes: only gaps in a
+// cleanly established or cleanly closing connection count (history G, and
+// the content_gap event that conn.log's missed_bytes sums), as others come
+// from RSTs with odd sequence numbers or unseen packets of partial
+// connections.
+func (z *ZeekConn) gap(d fsm.Dir, n uint64) {
 	clean := func(e *zeekEndpoint) bool {
 		return e.state == zEstablished || (e.state == zClosed && e.prev == zEstablished)
 	}
 	if clean(&z.ep[d]) && clean(&z.ep[d.Other()]) {
 		z.scaled(d, scaledGap)
+		if z.pieces == 1 && !z.frozen {
+			z.missed[d] += n
+		}
 	}
 }
 

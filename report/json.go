@@ -148,6 +148,43 @@ type Zeek struct {
 	ConnState    string `json:"conn_state"`
 	History      string `json:"history"`
 	OrigIsClient bool   `json:"orig_is_client"`
+	// The rest are the numbers of Zeek's conn.log row for the connection
+	// (-T zeek), with Zeek's rules: Last is Zeek's last_time, which stops
+	// once both sides have closed; OrigBytes and RespBytes are sequence-
+	// space extents (TCP_Endpoint::Size); MissedBytes sums the content
+	// gaps Zeek reports; the packet and IP-byte counts leave out segments
+	// that failed --verify-checksums. Connections is how many conn.log rows
+	// Zeek would write for this flow: when its timers or its 4-tuple reuse
+	// rule split the flow, every field here describes the first.
+	Last        string `json:"last"`
+	DurationUS  int64  `json:"duration_us"`
+	OrigBytes   uint64 `json:"orig_bytes"`
+	RespBytes   uint64 `json:"resp_bytes"`
+	MissedBytes uint64 `json:"missed_bytes"`
+	OrigPkts    uint64 `json:"orig_pkts"`
+	OrigIPBytes uint64 `json:"orig_ip_bytes"`
+	RespPkts    uint64 `json:"resp_pkts"`
+	RespIPBytes uint64 `json:"resp_ip_bytes"`
+	Connections int    `json:"connections"`
+}
+
+// newZeek builds the zeek block of a flow.
+func newZeek(z *reassembly.ZeekConn) Zeek {
+	var out Zeek
+	out.ConnState, out.History, out.OrigIsClient = z.Verdict()
+	n := z.Counts()
+	o, r := fsm.DirClient, fsm.DirServer
+	if !out.OrigIsClient {
+		o, r = r, o
+	}
+	out.Last = Time(n.Last)
+	out.DurationUS = n.Last.Sub(n.Start).Microseconds()
+	out.OrigBytes, out.RespBytes = n.Bytes[o], n.Bytes[r]
+	out.MissedBytes = n.Missed[o] + n.Missed[r]
+	out.OrigPkts, out.OrigIPBytes = n.Packets[o], n.IPBytes[o]
+	out.RespPkts, out.RespIPBytes = n.Packets[r], n.IPBytes[r]
+	out.Connections = z.Connections()
+	return out
 }
 
 // TimeLayout is RFC 3339 with all nine fractional digits, in UTC. Unlike
@@ -234,7 +271,7 @@ func NewConnection(f *reassembly.Flow) Connection {
 	if f.IPv6 {
 		out.IPVersion = 6
 	}
-	out.Zeek.ConnState, out.Zeek.History, out.Zeek.OrigIsClient = f.Zeek.Verdict()
+	out.Zeek = newZeek(&f.Zeek)
 	dur := f.Last.Sub(f.First)
 	out.Stats = Stats{Client: dirStats(&f.Half[fsm.DirClient], dur, f.Last), Server: dirStats(&f.Half[fsm.DirServer], dur, f.Last)}
 	out.Quality = quality(f)

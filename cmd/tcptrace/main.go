@@ -48,7 +48,7 @@ func main() {
 // format is the -T value: a pflag.Value whose Type lists the choices.
 type format string
 
-var formats = []string{"text", "json", "jsonl", "packets"}
+var formats = []string{"text", "json", "jsonl", "packets", "zeek", "zeek-json", "csv"}
 
 func (f *format) String() string { return string(*f) }
 func (f *format) Type() string   { return strings.Join(formats, "|") }
@@ -157,7 +157,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVarP(&o.iface, "interface", "i", "", "capture live on `iface` (any: every interface); needs CAP_NET_RAW")
 	fs.StringVarP(&o.filterExpr, "filter", "f", "", "keep only the frames matching `expr`, a tcpdump filter expression (or give it after -r/-i as trailing arguments)")
 	fs.BoolVarP(&o.listIfaces, "list-interfaces", "D", false, "list the interfaces -i can capture on and exit")
-	fs.VarP(&o.format, "format", "T", "report format: text, json, jsonl (one JSON object per connection as it completes) or packets (one JSON object per TCP frame with its tshark-style analysis)")
+	fs.VarP(&o.format, "format", "T", "report format: text, json, jsonl (one JSON object per connection as it completes), packets (one JSON object per TCP frame with its tshark-style analysis), zeek (a Zeek conn.log), zeek-json (its JSON variant) or csv (one row per connection)")
 	fs.StringVarP(&o.output, "output", "o", "", "write the report to `file` instead of stdout")
 	fs.Uint64VarP(&o.count, "count", "c", 0, "stop after reading `n` packets (0: no limit)")
 	fs.Var((*seconds)(&o.duration), "duration", "stop after this long: wall-clock time for -i, capture time from the first frame for -r (0: no limit)")
@@ -558,8 +558,15 @@ func (a *analysis) finish() error {
 	if r.Connections == nil {
 		r.Connections = []report.Connection{}
 	}
-	if a.o.format == "json" {
+	switch a.o.format {
+	case "json":
 		return report.WriteJSON(a.out, r)
+	case "zeek":
+		return report.WriteZeek(a.out, r)
+	case "zeek-json":
+		return report.WriteZeekJSON(a.out, r)
+	case "csv":
+		return report.WriteCSV(a.out, r)
 	}
 	if err := report.WriteText(a.out, r); err != nil {
 		return err
