@@ -224,7 +224,8 @@ func (t *Table) Observe(ts time.Time, src, dst netip.AddrPort, seg fsm.Segment, 
 	}
 	f.Conn.Step(m.Frame, ts, d, seg)
 	if t.cfg.KeepSteps > 0 {
-		f.keep(t.cfg.KeepSteps, Step{Frame: m.Frame, Time: ts, Dir: d, Flags: seg.Flags, Seq: seg.Seq, Ack: seg.Ack, Len: seg.Len, Win: seg.Window})
+		f.keep(t.cfg.KeepSteps, Step{Frame: m.Frame, Time: ts, Dir: d, Flags: seg.Flags, Seq: seg.Seq, Ack: seg.Ack, Len: seg.Len, Win: seg.Window,
+			Verdict: f.Pkt.Verdict, SACKCount: seg.SACKCount, SACKLeft: seg.SACKLeft, SACKRight: seg.SACKRight})
 	}
 	if ts.Sub(t.lastSweep) >= time.Second {
 		t.lastSweep = ts
@@ -360,8 +361,9 @@ func (t *Table) touch(f *Flow) {
 	t.append(f)
 }
 
-// Step is one packet of a flow, kept for ladder diagrams when
-// Config.KeepSteps is set.
+// Step is one packet of a flow, kept for ladder diagrams and
+// time-sequence graphs when Config.KeepSteps is set. It holds no payload and
+// no pointer into the capture buffer.
 type Step struct {
 	Frame uint64
 	Time  time.Time
@@ -370,7 +372,14 @@ type Step struct {
 	Seq   fsm.Seq
 	Ack   fsm.Seq
 	Len   uint32
-	Win   uint16
+	Win   uint16 // raw window field, unscaled
+	// Verdict is the sequence analysis of the packet (Flow.Pkt.Verdict).
+	Verdict Verdict
+	// SACKCount is the number of SACK blocks it carried; SACKLeft and
+	// SACKRight are the first block's edges (fsm.Segment), raw.
+	SACKCount uint8
+	SACKLeft  fsm.Seq
+	SACKRight fsm.Seq
 }
 
 // keep records s, holding at most n steps: the first n/2 and the latest n/2.

@@ -48,7 +48,7 @@ func main() {
 // format is the -T value: a pflag.Value whose Type lists the choices.
 type format string
 
-var formats = []string{"text", "json", "jsonl", "packets", "zeek", "zeek-json", "csv"}
+var formats = []string{"text", "json", "jsonl", "packets", "zeek", "zeek-json", "csv", "html"}
 
 func (f *format) String() string { return string(*f) }
 func (f *format) Type() string   { return strings.Join(formats, "|") }
@@ -132,6 +132,7 @@ type options struct {
 	numeric      bool
 	ladder       ladderSel
 	ladderPkts   int
+	svgID        uint64 // --svg: write this connection's pictures (pictures.go)
 	printVersion bool
 
 	// Live capture and filters (live.go).
@@ -157,7 +158,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVarP(&o.iface, "interface", "i", "", "capture live on `iface` (any: every interface); needs CAP_NET_RAW")
 	fs.StringVarP(&o.filterExpr, "filter", "f", "", "keep only the frames matching `expr`, a tcpdump filter expression (or give it after -r/-i as trailing arguments)")
 	fs.BoolVarP(&o.listIfaces, "list-interfaces", "D", false, "list the interfaces -i can capture on and exit")
-	fs.VarP(&o.format, "format", "T", "report format: text, json, jsonl (one JSON object per connection as it completes), packets (one JSON object per TCP frame with its tshark-style analysis), zeek (a Zeek conn.log), zeek-json (its JSON variant) or csv (one row per connection)")
+	fs.VarP(&o.format, "format", "T", "report format: text, json, jsonl (one JSON object per connection as it completes), packets (one JSON object per TCP frame with its tshark-style analysis), zeek (a Zeek conn.log), zeek-json (its JSON variant), csv (one row per connection) or html (one self-contained page with pictures)")
 	fs.StringVarP(&o.output, "output", "o", "", "write the report to `file` instead of stdout")
 	fs.Uint64VarP(&o.count, "count", "c", 0, "stop after reading `n` packets (0: no limit)")
 	fs.Var((*seconds)(&o.duration), "duration", "stop after this long: wall-clock time for -i, capture time from the first frame for -r (0: no limit)")
@@ -173,7 +174,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.IntVar(&o.maxFlows, "max-flows", def.MaxFlows, "connections held at once before the least recently active is finished (0: no limit)")
 	fs.VarP(&o.ladder, "ladder", "", "draw ladder diagrams in the text report: for every connection, or for the listed `ids` (--ladder=3,7)")
 	fs.Lookup("ladder").NoOptDefVal = "all"
-	fs.IntVar(&o.ladderPkts, "ladder-packets", 200, "packets per connection kept for --ladder (the first and the last half)")
+	fs.IntVar(&o.ladderPkts, "ladder-packets", 200, "packets per connection kept for --ladder, -T html and --svg (the first and the last half)")
+	fs.Uint64Var(&o.svgID, "svg", 0, "also write connection `id`'s ladder diagram and time-sequence graph as conn-ID-ladder.svg and conn-ID-tseq.svg, next to -o (else in the current directory)")
 	fs.BoolVar(&o.verify, "verify-checksums", false, "verify TCP checksums; a segment that fails is counted and marked (Zeek history C) but not followed, as zeek does without -C")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print no warnings or progress on stderr")
 	fs.BoolVarP(&o.numeric, "numeric", "n", false, "accepted for tcpdump compatibility: tcptrace never resolves names")
@@ -334,6 +336,7 @@ type analysis struct {
 	pktbuf  *bufio.Writer
 	conns   []report.Connection
 	ladders map[uint64]*reassembly.Flow
+	traces  map[uint64]*report.Trace // -T html and --svg (pictures.go)
 	capture report.Capture
 	frames  uint64
 	last    time.Time
@@ -353,7 +356,7 @@ func newAnalysis(o *options, out io.Writer) *analysis {
 	cfg.FSM.MSL = o.msl
 	cfg.IdleTimeout = o.idle
 	cfg.MaxFlows = o.maxFlows
-	if o.ladder.on {
+	if o.ladder.on || o.format == "html" || o.svgID != 0 {
 		cfg.KeepSteps = o.ladderPkts
 	}
 	if o.format == "jsonl" {
@@ -373,6 +376,7 @@ func newAnalysis(o *options, out io.Writer) *analysis {
 // done receives every flow as it leaves the table.
 func (a *analysis) done(f *reassembly.Flow) {
 	a.engine.Flow(f, a.last)
+	a.keepTrace(f)
 	if a.pkts != nil {
 		return // -T packets writes frames, not connections
 	}
@@ -518,6 +522,9 @@ func appendNew(list []string, s string) []string {
 // finish flushes the flow table and writes the report.
 func (a *analysis) finish() error {
 	a.table.Flush(a.last)
+	if err := a.writeSVG(); err != nil {
+		return err
+	}
 	ts := a.table.Stats()
 	a.capture.Flows = report.Flows{Connections: ts.Flows, MaxConcurrent: ts.MaxConcurrent, Reused: ts.Reused, Evicted: ts.Evicted, EvictedLimit: ts.EvictedLimit}
 	if a.capture.Sources == nil {
@@ -567,6 +574,8 @@ func (a *analysis) finish() error {
 		return report.WriteZeekJSON(a.out, r)
 	case "csv":
 		return report.WriteCSV(a.out, r)
+	case "html":
+		return report.WriteHTML(a.out, r, a.traces, a.o.ladderPkts)
 	}
 	if err := report.WriteText(a.out, r); err != nil {
 		return err
