@@ -131,8 +131,11 @@ type Flow struct {
 
 	// Steps holds the packets kept for ladder diagrams (Config.KeepSteps):
 	// the first ones, then, after StepsElided left out, the most recent.
+	// They are in capture order once the flow has left the table; until
+	// then the most recent ones are a ring (see keep).
 	Steps       []Step
 	StepsElided uint64
+	stepsNext   int // the oldest of the most recent steps, in the ring Steps[len(Steps)/2:]
 
 	prev, next *Flow // LRU list by capture time of the last packet
 }
@@ -302,6 +305,7 @@ func (t *Table) remove(f *Flow, why EndReason) {
 	f.End = why
 	delete(t.flows, f.Key)
 	t.unlink(f)
+	f.orderSteps()
 	if t.done != nil {
 		t.done(f)
 	}
@@ -382,15 +386,33 @@ type Step struct {
 	SACKRight fsm.Seq
 }
 
-// keep records s, holding at most n steps: the first n/2 and the latest n/2.
+// keep records s, holding at most n steps: the first n/2 and the latest
+// n-n/2. Once Steps is full, the latest are a ring in Steps[n/2:] whose
+// oldest element is at stepsNext: a packet costs one copy, not a shift of
+// the whole window. orderSteps puts them back in order.
 func (f *Flow) keep(n int, s Step) {
-	head := n / 2
 	if len(f.Steps) < n {
 		f.Steps = append(f.Steps, s)
 		return
 	}
-	// Shift the tail window left by one and put s last.
-	copy(f.Steps[head:], f.Steps[head+1:])
-	f.Steps[n-1] = s
+	tail := f.Steps[n/2:]
+	tail[f.stepsNext] = s
+	f.stepsNext++
+	if f.stepsNext == len(tail) {
+		f.stepsNext = 0
+	}
 	f.StepsElided++
+}
+
+// orderSteps rotates the ring of the most recent steps into capture order.
+func (f *Flow) orderSteps() {
+	k := f.stepsNext
+	if k == 0 {
+		return
+	}
+	tail := f.Steps[len(f.Steps)/2:]
+	oldest := append([]Step(nil), tail[k:]...)
+	copy(tail[len(tail)-k:], tail[:k])
+	copy(tail, oldest)
+	f.stepsNext = 0
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"sort"
 	"strconv"
 
 	"github.com/tcptrace/tcptrace/fsm"
@@ -153,12 +154,60 @@ func stateOf(name string) uint8 {
 	return uint8(s)
 }
 
-// WriteHTML writes the report as one self-contained HTML page. traces
-// holds the pictures' data by connection id (from NewTrace); a connection
-// without one is listed with its timelines but no packets. ladderPackets
-// is the per-connection packet limit the traces were kept with, which the
-// page quotes when a connection was cut.
-func WriteHTML(w io.Writer, r *Report, traces map[uint64]*Trace, ladderPackets int) error {
+// HTMLPage gathers the connections of an HTML report as they finish, each
+// encoded at once into its compact record (a few hundred bytes, and about
+// 40 per kept packet), so that a run holds per connection only what the
+// page will carry, not the Connection or the Trace.
+type HTMLPage struct {
+	ladderPackets int
+	causes        causes
+	recs          []htmlRec
+}
+
+type htmlRec struct {
+	id uint64
+	b  []byte
+}
+
+// NewHTMLPage returns an empty page. ladderPackets is the per-connection
+// packet limit the traces are kept with, which the page quotes when a
+// connection was cut.
+func NewHTMLPage(ladderPackets int) *HTMLPage {
+	return &HTMLPage{ladderPackets: ladderPackets, causes: causes{index: make(map[string]int), list: []string{}}}
+}
+
+// Add encodes one connection and its pictures' data; t may be nil (the
+// connection is then listed with no packets).
+func (h *HTMLPage) Add(c *Connection, t *Trace) error {
+	hc := htmlConn{ID: c.ID, Client: hostport(c.Client), Server: hostport(c.Server), Handshake: c.Handshake, Close: c.Close,
+		Initial: [2]uint8{stateOf(c.Client.InitialState), stateOf(c.Server.InitialState)},
+		Final:   [2]uint8{stateOf(c.FinalState.Client), stateOf(c.FinalState.Server)},
+		Start:   c.Start, DurationUS: c.DurationUS, Packets: [2]uint64{c.Packets.Client, c.Packets.Server},
+		Bytes: [2]uint64{c.Bytes.Client, c.Bytes.Server}, Payload: [2]uint64{c.PayloadBytes.Client, c.PayloadBytes.Server},
+		ZeekState: c.Zeek.ConnState, History: c.Zeek.History, EndReason: c.EndReason, Violations: c.Violations}
+	if c.RolesGuessed {
+		hc.Guessed = c.RoleReason
+	}
+	if t != nil {
+		hc.Initial = [2]uint8{uint8(t.Initial[0]), uint8(t.Initial[1])}
+		hc.Final = [2]uint8{uint8(t.Final[0]), uint8(t.Final[1])}
+		hc.Timeline = timelineRows(t, &h.causes)
+		hc.Steps = packetRows(t)
+		hc.Head, hc.Elided = t.Head, t.Elided
+		ws := t.WScale
+		hc.WScale = &ws
+	}
+	b, err := json.Marshal(hc)
+	if err != nil {
+		return err
+	}
+	h.recs = append(h.recs, htmlRec{c.ID, b})
+	return nil
+}
+
+// Write writes the page: r's capture, rollups and findings, and the
+// connections added, in id order (r.Connections is not read).
+func (h *HTMLPage) Write(w io.Writer, r *Report) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	title := "tcptrace report"
 	if len(r.Capture.Sources) > 0 {
@@ -172,7 +221,7 @@ func WriteHTML(w io.Writer, r *Report, traces map[uint64]*Trace, ladderPackets i
 	fmt.Fprintf(bw, "<style>\n%s\n%s\n</style>\n</head>\n<body>\n", svgStyle, htmlCSS)
 	fmt.Fprintf(bw, "<noscript>This report draws with JavaScript; the same data is in tcptrace -T json.</noscript>\n")
 	fmt.Fprintf(bw, "<main id=\"app\"></main>\n<script type=\"application/json\" id=\"tcptrace-data\">")
-	head := htmlData{Tool: r.Tool, Capture: r.Capture, Rollups: r.Rollups, Findings: r.Findings, Verdicts: reassembly.VerdictNames(), LadderPackets: ladderPackets}
+	head := htmlData{Tool: r.Tool, Capture: r.Capture, Rollups: r.Rollups, Findings: r.Findings, Verdicts: reassembly.VerdictNames(), LadderPackets: h.ladderPackets}
 	for s := fsm.StateUnknown; s <= fsm.StateTimeWait; s++ {
 		head.States = append(head.States, s.String())
 	}
@@ -190,38 +239,15 @@ func WriteHTML(w io.Writer, r *Report, traces map[uint64]*Trace, ladderPackets i
 	}
 	bw.Write(hb[:len(hb)-1])
 	bw.WriteString(`,"conns":[`)
-	cs := &causes{index: make(map[string]int), list: []string{}}
-	for i := range r.Connections {
-		c := &r.Connections[i]
-		hc := htmlConn{ID: c.ID, Client: hostport(c.Client), Server: hostport(c.Server), Handshake: c.Handshake, Close: c.Close,
-			Initial: [2]uint8{stateOf(c.Client.InitialState), stateOf(c.Server.InitialState)},
-			Final:   [2]uint8{stateOf(c.FinalState.Client), stateOf(c.FinalState.Server)},
-			Start:   c.Start, DurationUS: c.DurationUS, Packets: [2]uint64{c.Packets.Client, c.Packets.Server},
-			Bytes: [2]uint64{c.Bytes.Client, c.Bytes.Server}, Payload: [2]uint64{c.PayloadBytes.Client, c.PayloadBytes.Server},
-			ZeekState: c.Zeek.ConnState, History: c.Zeek.History, EndReason: c.EndReason, Violations: c.Violations}
-		if c.RolesGuessed {
-			hc.Guessed = c.RoleReason
-		}
-		if t := traces[c.ID]; t != nil {
-			hc.Initial = [2]uint8{uint8(t.Initial[0]), uint8(t.Initial[1])}
-			hc.Final = [2]uint8{uint8(t.Final[0]), uint8(t.Final[1])}
-			hc.Timeline = timelineRows(t, cs)
-			hc.Steps = packetRows(t)
-			hc.Head, hc.Elided = t.Head, t.Elided
-			ws := t.WScale
-			hc.WScale = &ws
-		}
-		b, err := json.Marshal(hc)
-		if err != nil {
-			return err
-		}
+	sort.Slice(h.recs, func(i, j int) bool { return h.recs[i].id < h.recs[j].id })
+	for i, rec := range h.recs {
 		if i > 0 {
 			bw.WriteByte(',')
 		}
-		bw.Write(b)
+		bw.Write(rec.b)
 	}
 	bw.WriteString(`],"causes":`)
-	cb, err := json.Marshal(cs.list)
+	cb, err := json.Marshal(h.causes.list)
 	if err != nil {
 		return err
 	}

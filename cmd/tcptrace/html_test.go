@@ -448,7 +448,15 @@ func TestBrowserReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := report.WriteHTML(f, syntheticReport(100000), syntheticTraces(100000), 200); err != nil {
+	hp := report.NewHTMLPage(200)
+	r := syntheticReport(100000)
+	traces := syntheticTraces(100000)
+	for i := range r.Connections {
+		if err := hp.Add(&r.Connections[i], traces[r.Connections[i].ID]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := hp.Write(f, r); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()

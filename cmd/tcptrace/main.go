@@ -336,7 +336,8 @@ type analysis struct {
 	pktbuf  *bufio.Writer
 	conns   []report.Connection
 	ladders map[uint64]*reassembly.Flow
-	traces  map[uint64]*report.Trace // -T html and --svg (pictures.go)
+	traces  map[uint64]*report.Trace // --svg (pictures.go)
+	html    *report.HTMLPage         // -T html (pictures.go)
 	capture report.Capture
 	frames  uint64
 	last    time.Time
@@ -381,6 +382,10 @@ func (a *analysis) done(f *reassembly.Flow) {
 		return // -T packets writes frames, not connections
 	}
 	c := report.NewConnection(f)
+	if a.o.format == "html" {
+		a.addHTML(f, &c)
+		return
+	}
 	if a.jsonl != nil {
 		if err := a.jsonl.Connection(c); err != nil && a.werr == nil {
 			a.werr = err
@@ -575,7 +580,7 @@ func (a *analysis) finish() error {
 	case "csv":
 		return report.WriteCSV(a.out, r)
 	case "html":
-		return report.WriteHTML(a.out, r, a.traces, a.o.ladderPkts)
+		return a.writeHTML(r)
 	}
 	if err := report.WriteText(a.out, r); err != nil {
 		return err

@@ -9,17 +9,42 @@ import (
 	"github.com/tcptrace/tcptrace/report"
 )
 
-// keepTrace keeps what the pictures of a finished flow need (its kept
-// packets, made compact): for every connection with -T html, for the one
-// --svg names otherwise. The flow itself is not kept.
+// keepTrace keeps what the pictures of the flow --svg names need (its kept
+// packets, made compact). The flow itself is not kept.
 func (a *analysis) keepTrace(f *reassembly.Flow) {
-	if a.o.format != "html" && a.o.svgID != f.ID {
+	if a.o.svgID != f.ID {
 		return
 	}
 	if a.traces == nil {
 		a.traces = make(map[uint64]*report.Trace)
 	}
 	a.traces[f.ID] = report.NewTrace(f)
+}
+
+// addHTML adds a finished connection to the -T html page, which encodes
+// it at once: the run keeps neither the Connection nor the flow's packets.
+func (a *analysis) addHTML(f *reassembly.Flow, c *report.Connection) {
+	if a.html == nil {
+		a.html = report.NewHTMLPage(a.o.ladderPkts)
+	}
+	t := a.traces[f.ID]
+	if t == nil {
+		t = report.NewTrace(f)
+	}
+	if err := a.html.Add(c, t); err != nil && a.werr == nil {
+		a.werr = err
+	}
+}
+
+// writeHTML writes the -T html page.
+func (a *analysis) writeHTML(r *report.Report) error {
+	if a.werr != nil {
+		return a.werr
+	}
+	if a.html == nil {
+		a.html = report.NewHTMLPage(a.o.ladderPkts)
+	}
+	return a.html.Write(a.out, r)
 }
 
 // writeSVG writes --svg's two files: conn-ID-ladder.svg and conn-ID-tseq.svg
