@@ -261,6 +261,11 @@ func TestPicturesCut(t *testing.T) {
 	if len(withClass(es, "elided")) != 1 || len(notes) == 0 || !strings.Contains(notes[0].text, "54 packets not kept") {
 		t.Errorf("elision not shown: %+v", notes)
 	}
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"-q", "--svg", "2", "-o", filepath.Join(t.TempDir(), "r.txt"), "../../pcaps/close_3way.pcap"}, nil, &out, &errb); code != exitFailure ||
+		!strings.Contains(errb.String(), "no connection #2") {
+		t.Errorf("--svg of a connection the capture lacks: exit %d, %q", code, errb.String())
+	}
 	if len(withClass(readSVG(t, dir, 1, "tseq"), "gap")) != 1 {
 		t.Error("time-sequence graph: no gap for the packets not kept")
 	}
