@@ -184,10 +184,18 @@
 
   // ---- time-sequence graph (svg.go WriteTimeSeqSVG) ----
   var TSEQ = { W: 820, H: 440, L: 80, R: 800, T: 44, B: 390 };
-  function tseqScale(P, d) {
-    var sc = { t0: Infinity, t1: -Infinity, lo: Infinity, hi: -Infinity }, wmax = -Infinity;
+  // zoom, when set, is a [from, to] µs range the user dragged across (the
+  // page only; --svg draws the whole connection): the sequence axis fits
+  // what falls in it, and the ACK in force when it starts.
+  function tseqScale(P, d, zoom) {
+    var sc = { t0: Infinity, t1: -Infinity, lo: Infinity, hi: -Infinity }, wmax = -Infinity, before = null;
     function see(v) { sc.lo = Math.min(sc.lo, v); sc.hi = Math.max(sc.hi, v); }
     P.forEach(function (p) {
+      if (zoom && p.us < zoom[0]) {
+        if (p.dir !== d && (p.flags & ACK)) { before = p; }
+        return;
+      }
+      if (zoom && p.us > zoom[1]) { return; }
       sc.t0 = Math.min(sc.t0, p.us); sc.t1 = Math.max(sc.t1, p.us);
       if (p.dir === d && p.end > p.seq) { see(p.seq); see(p.end); } else if (p.dir !== d && (p.flags & ACK)) {
         see(p.ack);
@@ -195,6 +203,8 @@
         if (p.sacks > 0) { see(p.sl); see(p.sr); }
       }
     });
+    if (before) { see(before.ack); wmax = Math.max(wmax, before.ack + before.win); }
+    if (zoom) { sc.t0 = zoom[0]; sc.t1 = zoom[1]; }
     if (sc.t0 === Infinity) { sc.t0 = 0; sc.t1 = 1; }
     if (sc.t1 <= sc.t0) { sc.t1 = sc.t0 + 1; }
     if (sc.lo === Infinity) { sc.lo = 0; sc.hi = 1; }
@@ -222,8 +232,10 @@
     if (start >= 0 && P.length > 0) { out.push([start, P[P.length - 1].us]); }
     return out;
   }
-  function tseqSVG(c, d) {
-    var P = packets(c), sc = tseqScale(P, d), T = TSEQ, o = [];
+  var lastScale = null; // the scale of the graph drawn last, for dragging
+  function tseqSVG(c, d, zoom) {
+    var P = packets(c), sc = tseqScale(P, d, zoom), T = TSEQ, o = [];
+    lastScale = sc;
     o.push('<svg xmlns="http://www.w3.org/2000/svg" class="tseq" width="' + T.W + '" height="' + T.H + '" viewBox="0 0 ' + T.W + ' ' + T.H + '">\n');
     o.push('<rect width="100%" height="100%" fill="#fff"/>\n');
     var clip = 'clip-' + c.id + '-' + d;
@@ -463,7 +475,44 @@
       return '<tr><td class="num">' + t.frame + '</td><td class="num">' + secs(t.us) + '</td><td>' + (r[1] === 0 ? cell : '') + '</td><td>' + (r[1] === 1 ? cell : '') + '</td><td>' + esc(t.cause) + '</td></tr>';
     }).join('') + '</table>';
   }
-  function openConn(id) {
+  // tseqView draws the time-sequence graph of d into #tseq, zoomed to a
+  // µs range or whole, and lets a drag across it zoom in.
+  function tseqView(c, d, zoom) {
+    var box = document.getElementById('tseq');
+    box.innerHTML = tseqSVG(c, d, zoom);
+    var svg = box.querySelector('svg'), sc = lastScale, T = TSEQ, from = null, sel = null;
+    function at(e) {
+      var r = svg.getBoundingClientRect();
+      return Math.min(T.R, Math.max(T.L, (e.clientX - r.left) * T.W / r.width));
+    }
+    svg.addEventListener('mousedown', function (e) {
+      from = at(e);
+      sel = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
+      sel.setAttribute('class', 'zoomsel');
+      sel.setAttribute('y', T.T); sel.setAttribute('height', T.B - T.T); sel.setAttribute('x', from); sel.setAttribute('width', 0);
+      svg.appendChild(sel);
+      e.preventDefault();
+    });
+    svg.addEventListener('mousemove', function (e) {
+      if (from === null) { return; }
+      var x = at(e);
+      sel.setAttribute('x', Math.min(from, x)); sel.setAttribute('width', Math.abs(x - from));
+    });
+    svg.addEventListener('mouseup', function (e) {
+      if (from === null) { return; }
+      var x = at(e), a = Math.min(from, x), b = Math.max(from, x);
+      from = null;
+      if (b - a < 4) { sel.remove(); return; }
+      function us(px) { return Math.round(sc.t0 + (px - T.L) / (T.R - T.L) * (sc.t1 - sc.t0)); }
+      tseqView(c, d, [us(a), us(b)]);
+    });
+    svg.addEventListener('dblclick', function () { tseqView(c, d, null); });
+    // The address names the view (#conn-ID/t=FROM-TO, µs), to come back
+    // to or pass on; replaceState does not reopen the connection.
+    var hash = '#conn-' + c.id + (zoom ? '/t=' + zoom[0] + '-' + zoom[1] : '');
+    if (location.hash !== hash && d === dataDir(c)) { history.replaceState(null, '', hash); }
+  }
+  function openConn(id, zoom) {
     var det = document.getElementById('detail'), i = byID[id];
     if (i === undefined) { det.hidden = false; det.innerHTML = '<h2>Connection #' + esc(id) + '</h2><p class="warn">No such connection in this report.</p>'; return; }
     var c = CONNS[i], P = packets(c), f = connFindings[c.id], o = [];
@@ -483,15 +532,15 @@
       var dd = dataDir(c);
       o.push('<h3>Ladder diagram</h3><div class="figure" id="ladder">' + ladderSVG(c) + '</div>');
       o.push('<h3>Time-sequence graph</h3><div class="dirs">direction: <button data-dir="0"' + (dd === 0 ? ' disabled' : '') + '>client → server</button><button data-dir="1"' + (dd === 1 ? ' disabled' : '') + '>server → client</button></div>');
-      o.push('<div class="figure" id="tseq">' + tseqSVG(c, dd) + '</div>');
+      o.push('<div class="figure" id="tseq"></div><p class="muted">Drag across the graph to zoom in on a stretch of time; double-click to see it all.</p>');
     }
     o.push('<h3>Transitions</h3>' + transitionsTable(c));
     det.innerHTML = o.join('');
     det.hidden = false;
+    if (P.length) { tseqView(c, dataDir(c), zoom); }
     det.querySelectorAll('.dirs button').forEach(function (b) {
       b.addEventListener('click', function () {
-        var d = +b.getAttribute('data-dir');
-        document.getElementById('tseq').innerHTML = tseqSVG(c, d);
+        tseqView(c, +b.getAttribute('data-dir'), null);
         det.querySelectorAll('.dirs button').forEach(function (x) { x.disabled = x === b; });
       });
     });
@@ -500,8 +549,8 @@
     det.scrollIntoView();
   }
   function onHash() {
-    var m = /^#conn-(\d+)$/.exec(location.hash);
-    if (m) { openConn(+m[1]); }
+    var m = /^#conn-(\d+)(?:\/t=(\d+)-(\d+))?$/.exec(location.hash);
+    if (m) { openConn(+m[1], m[2] !== undefined && +m[3] > +m[2] ? [+m[2], +m[3]] : null); }
   }
 
   function start() {

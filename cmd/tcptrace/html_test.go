@@ -437,6 +437,29 @@ func TestBrowserReport(t *testing.T) {
 	if n := len(withClass(drawn["tseq"], "seg", "rexmit")); n == 0 {
 		t.Error("no retransmission drawn for the loss capture")
 	}
+	// A zoomed view from the address: the 10-20 ms burst of the loss
+	// capture, the time axis labelled within it.
+	dom = headless(t, browser, "file://"+out+"#conn-4/t=10000-20000", "--dump-dom")
+	if root := htmlAttr.Find(dom); !bytes.Contains(root, []byte(`data-errors=""`)) || !bytes.Contains(root, []byte(`data-open="4"`)) {
+		t.Fatalf("zoomed view: %s", root)
+	}
+	m := figure.FindAllSubmatch(dom, -1)
+	if len(m) != 3 || string(m[2][1]) != "tseq" {
+		t.Fatalf("zoomed view: %d figures", len(m))
+	}
+	var ticks []string
+	for _, e := range withClass(parseSVG(t, "zoomed tseq", m[2][2]), "tick") {
+		if e.attr["y"] == "406.0" { // the time axis
+			ticks = append(ticks, e.text)
+			var v float64
+			if _, err := fmt.Sscan(e.text, &v); err != nil || v < 0.01 || v > 0.02 {
+				t.Errorf("zoomed to 10-20 ms, time tick %q", e.text)
+			}
+		}
+	}
+	if len(ticks) < 3 {
+		t.Errorf("zoomed time axis ticks: %q", ticks)
+	}
 	shot := filepath.Join(shots, "report-conn-4.png")
 	headless(t, browser, "file://"+out+"#conn-4", "--window-size=1200,2400", "--screenshot="+shot)
 	if st, err := os.Stat(shot); err != nil || st.Size() < 10000 {
