@@ -124,25 +124,34 @@ func TestIdleEviction(t *testing.T) {
 }
 
 func TestObserveAllocs(t *testing.T) {
-	tab := reassembly.NewTable(reassembly.DefaultConfig(), nil)
-	m := reassembly.Meta{Frame: 1, WireLen: 1514, IPLen: 1500}
-	tab.Observe(t0, cli, srv, fsm.Segment{Seq: 100, Flags: syn}, m)
-	tab.Observe(t0, srv, cli, fsm.Segment{Seq: 300, Ack: 101, Flags: synack}, m)
-	tab.Observe(t0, cli, srv, fsm.Segment{Seq: 101, Ack: 301, Flags: ack}, m)
-	seg := fsm.Segment{Seq: 101, Ack: 301, Flags: ack, Len: 1448, Window: 512}
-	back := fsm.Segment{Seq: 301, Ack: 101, Flags: ack, Window: 512}
-	ts := t0
-	allocs := testing.AllocsPerRun(1000, func() {
-		ts = ts.Add(time.Millisecond)
-		m.Frame++
-		tab.Observe(ts, cli, srv, seg, m)
-		seg.Seq = seg.Seq.Add(1448)
-		back.Ack = seg.Seq
-		m.Frame++
-		tab.Observe(ts, srv, cli, back, m)
-	})
-	if allocs != 0 {
-		t.Errorf("Observe on an established flow allocates %v times per packet pair, want 0", allocs)
+	// Also with packets kept for the pictures (Config.KeepSteps), once
+	// their window is full.
+	for _, keep := range []int{0, 8} {
+		cfg := reassembly.DefaultConfig()
+		cfg.KeepSteps = keep
+		tab := reassembly.NewTable(cfg, nil)
+		m := reassembly.Meta{Frame: 1, WireLen: 1514, IPLen: 1500}
+		tab.Observe(t0, cli, srv, fsm.Segment{Seq: 100, Flags: syn}, m)
+		tab.Observe(t0, srv, cli, fsm.Segment{Seq: 300, Ack: 101, Flags: synack}, m)
+		tab.Observe(t0, cli, srv, fsm.Segment{Seq: 101, Ack: 301, Flags: ack}, m)
+		seg := fsm.Segment{Seq: 101, Ack: 301, Flags: ack, Len: 1448, Window: 512}
+		back := fsm.Segment{Seq: 301, Ack: 101, Flags: ack, Window: 512}
+		ts := t0
+		step := func() {
+			ts = ts.Add(time.Millisecond)
+			m.Frame++
+			tab.Observe(ts, cli, srv, seg, m)
+			seg.Seq = seg.Seq.Add(1448)
+			back.Ack = seg.Seq
+			m.Frame++
+			tab.Observe(ts, srv, cli, back, m)
+		}
+		for range keep {
+			step()
+		}
+		if allocs := testing.AllocsPerRun(1000, step); allocs != 0 {
+			t.Errorf("KeepSteps %d: Observe on an established flow allocates %v times per packet pair, want 0", keep, allocs)
+		}
 	}
 }
 
