@@ -145,18 +145,7 @@ func WriteLadder(w io.Writer, f *reassembly.Flow) error {
 	bw := bufio.NewWriter(w)
 	c := &f.Conn
 	const width = 44 // arrow length between the lifelines
-	var base [2]fsm.Seq
-	var haveBase [2]bool
-	for d := range c.Ep {
-		if c.Ep[d].SynSent {
-			base[d], haveBase[d] = c.Ep[d].ISS, true
-		}
-	}
-	for _, s := range f.Steps {
-		if !haveBase[s.Dir] {
-			base[s.Dir], haveBase[s.Dir] = s.Seq, true
-		}
-	}
+	base, haveBase := seqBases(f) // as the SVG ladder and tshark's tcp.seq
 	// Transitions by the frame that caused them.
 	marks := [2]map[uint64][]string{{}, {}}
 	// A transition is written on the row of the frame that caused it, but
