@@ -113,8 +113,13 @@ type window struct {
 	attempts, complete int
 	first, last        uint64
 	firstT, lastT      time.Time
-	sources            map[netip.Addr]int
+	sources            map[netip.Addr]int // at most maxWindowSources
+	moreSources        bool               // a source past maxWindowSources was left out
 }
+
+// maxWindowSources bounds the distinct sources a flood window counts, so
+// that a flood from random addresses costs bounded memory.
+const maxWindowSources = 1 << 16
 
 type service struct {
 	Rollup
@@ -357,8 +362,10 @@ func (e *Engine) window(s *service, f *reassembly.Flow, complete bool) {
 		if w.sources == nil {
 			w.sources = make(map[netip.Addr]int)
 		}
-		if len(w.sources) < 1<<16 {
+		if _, ok := w.sources[f.Client.Addr()]; ok || len(w.sources) < maxWindowSources {
 			w.sources[f.Client.Addr()]++
+		} else {
+			w.moreSources = true
 		}
 	}
 }
@@ -378,7 +385,11 @@ func (e *Engine) flood(s *service, w *window) {
 	k := aggKey{"syn_flood", s.Service}
 	a := e.agg[k]
 	if a == nil {
-		why := fmt.Sprintf("%d connection attempts within %s from %d sources, %d completed", w.attempts, e.cfg.SYNFloodWindow, len(w.sources), w.complete)
+		from := ""
+		if w.moreSources {
+			from = "at least " // the rest were not counted: maxWindowSources
+		}
+		why := fmt.Sprintf("%d connection attempts within %s from %s%d sources, %d completed", w.attempts, e.cfg.SYNFloodWindow, from, len(w.sources), w.complete)
 		if spoofed {
 			why += "; most sources appear once (spoofed addresses): enable SYN cookies"
 		}

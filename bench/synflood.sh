@@ -3,8 +3,10 @@
 # source addresses and ports to one server ip:port (plus a trickle of
 # ordinary connections) read by tcptrace at its default settings, under
 # /usr/bin/time -v. Prints a Markdown report on stdout: peak RSS of the
-# default text report and of -T jsonl, and the capture.flows block (flows,
-# evictions) of the jsonl run. The target is a peak RSS under 300 MiB.
+# default text report and of -T jsonl, the head of the text report (its
+# flows line counts the evictions; its findings name the flood), and the
+# capture.flows block and syn_flood finding of the jsonl run. The target is
+# a peak RSS under 300 MiB.
 #
 #   bench/synflood.sh                  # 5 M SYNs at 100 k/s
 #   PACKETS=500000 bench/synflood.sh
@@ -48,33 +50,42 @@ row() {
 }
 
 log "tcptrace (defaults: text report)"
-timed /dev/null "$work/tcptrace" -q "$work/syn.pcap"
+timed "$work/report.txt" "$work/tcptrace" -q "$work/syn.pcap"
 row "\`tcptrace syn.pcap\` (text)"
+# The head of the text report: capture, flows (evictions), services, findings.
+awk '/^#[0-9]+ /{exit} {print}' "$work/report.txt" >"$work/head.txt" || true
+text_blocks=$(grep -c '^#[0-9]* ' "$work/report.txt" || true)
+rm -f "$work/report.txt"
 
-# -T jsonl ends with the capture record; only that line is kept.
+# -T jsonl: every record but the connections is kept.
 log "tcptrace -T jsonl"
 mkfifo "$work/out"
-tail -n 1 <"$work/out" >"$work/capture.json" &
-tailpid=$!
+grep -v '"type":"connection"' <"$work/out" >"$work/records.json" &
+greppid=$!
 timed /dev/null "$work/tcptrace" -q -T jsonl -o "$work/out" "$work/syn.pcap"
-wait "$tailpid" || true
+wait "$greppid" || true
 row "\`tcptrace -T jsonl syn.pcap\`"
 jsonl_rss=$RSS jsonl_capped=$CAPPED
 
 echo
-if [ "$jsonl_capped" = 0 ] && [ -s "$work/capture.json" ]; then
-	flows=$(grep -o '"flows":{[^}]*}' "$work/capture.json" || true)
+echo "Head of the text report ($text_blocks connection blocks follow it):"
+echo
+echo '```'
+cat "$work/head.txt"
+echo '```'
+if [ "$jsonl_capped" = 0 ] && [ -s "$work/records.json" ]; then
+	flows=$(grep -o '"flows":{[^}]*}' "$work/records.json" || true)
+	echo
 	echo "capture.flows of the jsonl run: \`${flows#\"flows\":}\`"
 	max=$(echo "$flows" | grep -o '"max_concurrent":[0-9]*' | cut -d: -f2)
 	if [ -n "$max" ] && [ "$max" -gt 0 ]; then
 		echo
 		echo "Peak RSS per flow held at once: $(awk -v k="$jsonl_rss" -v n="$max" 'BEGIN {printf "%.0f", k*1024/n}') bytes ($max flows at most)."
 	fi
-	if grep -qi '"[^"]*flood[^"]*"' "$work/capture.json"; then
-		echo
-		echo "The capture record names the flood: $(grep -oi '"[^"]*flood[^"]*"' "$work/capture.json" | sort -u | tr '\n' ' ')"
+	echo
+	if grep -q '"kind":"syn_flood"' "$work/records.json"; then
+		echo "The jsonl findings name the flood: \`$(grep -o '"kind":"syn_flood".*"explanation":"[^"]*"' "$work/records.json" | head -n 1 | sed 's/.*"explanation"://')\`"
 	else
-		echo
-		echo "The capture record does not name the flood."
+		echo "The jsonl findings do not name the flood."
 	fi
 fi

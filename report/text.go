@@ -16,13 +16,42 @@ import (
 // connection a summary line and both endpoints' timelines side by side.
 func WriteText(w io.Writer, r *Report) error {
 	bw := bufio.NewWriter(w)
+	writeTextHead(bw, r, len(r.Connections))
+	for i := range r.Connections {
+		writeTextConnection(bw, &r.Connections[i])
+	}
+	return bw.Flush()
+}
+
+// WriteTextHead writes what WriteText writes before the connections, for a
+// report of n connections whose blocks are written apart from r, one by
+// one, with WriteTextConnection (a report too large to hold in memory).
+func WriteTextHead(w io.Writer, r *Report, n int) error {
+	bw := bufio.NewWriter(w)
+	writeTextHead(bw, r, n)
+	return bw.Flush()
+}
+
+// WriteTextConnection writes c as WriteText writes each connection: a blank
+// line, then its block.
+func WriteTextConnection(w io.Writer, c *Connection) error {
+	bw := bufio.NewWriter(w)
+	writeTextConnection(bw, c)
+	return bw.Flush()
+}
+
+func writeTextHead(bw *bufio.Writer, r *Report, n int) {
 	c := &r.Capture
 	fmt.Fprintf(bw, "capture  %s  (%s; %s)\n", strings.Join(c.Sources, ", "), strings.Join(c.Formats, ", "), strings.Join(c.LinkTypes, ", "))
-	fmt.Fprintf(bw, "         %d packets, %d TCP, %d skipped, %d truncated; connections: %d", c.Packets, c.TCPPackets, c.Skipped, c.Truncated, len(r.Connections))
+	fmt.Fprintf(bw, "         %d packets, %d TCP, %d skipped, %d truncated; connections: %d", c.Packets, c.TCPPackets, c.Skipped, c.Truncated, n)
 	if c.First != "" {
 		fmt.Fprintf(bw, "; %s .. %s", c.First, c.Last)
 	}
 	fmt.Fprintln(bw)
+	if f := c.Flows; f.Evicted > 0 {
+		fmt.Fprintf(bw, "flows    %d finished before they ended: %d idle for --idle-timeout, %d at the --max-flows limit (%d held at once at most)\n",
+			f.Evicted, f.Evicted-f.EvictedLimit, f.EvictedLimit, f.MaxConcurrent)
+	}
 	if c.Filter != "" {
 		fmt.Fprintf(bw, "filter   %s", c.Filter)
 		if c.Filtered > 0 {
@@ -40,11 +69,11 @@ func WriteText(w io.Writer, r *Report) error {
 		fmt.Fprintf(bw, "error    %s\n", m)
 	}
 	writeFindings(bw, r)
-	for i := range r.Connections {
-		fmt.Fprintln(bw)
-		writeConnection(bw, &r.Connections[i])
-	}
-	return bw.Flush()
+}
+
+func writeTextConnection(bw *bufio.Writer, c *Connection) {
+	fmt.Fprintln(bw)
+	writeConnection(bw, c)
 }
 
 func hostport(e Endpoint) string {

@@ -171,7 +171,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.Var((*seconds)(&o.msl), "msl", "maximum segment lifetime; TIME-WAIT lasts 2*msl (30s gives Linux's 60 s, 120s gives RFC 9293's 240 s)")
 	o.idle = def.IdleTimeout
 	fs.Var((*seconds)(&o.idle), "idle-timeout", "finish a connection idle this long in capture time")
-	fs.IntVar(&o.maxFlows, "max-flows", def.MaxFlows, "connections held at once before the least recently active is finished (0: no limit)")
+	fs.IntVar(&o.maxFlows, "max-flows", def.MaxFlows, "connections held at once before the least recently active is finished, counted in capture.flows (0: no limit; each costs about 4 KiB)")
 	fs.VarP(&o.ladder, "ladder", "", "draw ladder diagrams in the text report: for every connection, or for the listed `ids` (--ladder=3,7)")
 	fs.Lookup("ladder").NoOptDefVal = "all"
 	fs.IntVar(&o.ladderPkts, "ladder-packets", 200, "packets per connection kept for --ladder, -T html and --svg (the first and the last half)")
@@ -335,6 +335,7 @@ type analysis struct {
 	pkts    *report.PacketLines // -T packets
 	pktbuf  *bufio.Writer
 	conns   []report.Connection
+	spill   *textSpill // the text report's connections past spillAfter (textspill.go)
 	ladders map[uint64]*reassembly.Flow
 	traces  map[uint64]*report.Trace // --svg (pictures.go)
 	html    *report.HTMLPage         // -T html (pictures.go)
@@ -392,9 +393,11 @@ func (a *analysis) done(f *reassembly.Flow) {
 		}
 		return
 	}
-	a.conns = append(a.conns, c)
 	if a.o.ladder.wants(f.ID) {
 		a.ladders[f.ID] = f
+	}
+	if !a.spillText(&c) {
+		a.conns = append(a.conns, c)
 	}
 }
 
@@ -582,7 +585,11 @@ func (a *analysis) finish() error {
 	case "html":
 		return a.writeHTML(r)
 	}
-	if err := report.WriteText(a.out, r); err != nil {
+	if a.spill != nil {
+		if err := a.writeSpilled(r); err != nil {
+			return err
+		}
+	} else if err := report.WriteText(a.out, r); err != nil {
 		return err
 	}
 	ids := make([]uint64, 0, len(a.ladders))

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,15 +80,7 @@ func TestSignals(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		time.Sleep(300 * time.Millisecond)
-		if err := cmd.Process.Signal(os.Interrupt); err != nil {
-			t.Fatal(err)
-		}
-		if !sigWait(t, cmd, 10*time.Second) {
-			t.Fatalf("tcptrace did not exit within 10 s of SIGINT while its read of stdin was blocked (the pipe stayed open); stderr: %s", stderr.String())
-		}
-		if code := cmd.ProcessState.ExitCode(); code != exitOK {
-			t.Fatalf("exit code %d after SIGINT, want %d; stderr: %s", code, exitOK, stderr.String())
-		}
+		sigStop(t, cmd, os.Interrupt, 10*time.Second, &stderr, "while its read of stdin was blocked (the pipe stayed open)")
 		var got, full struct {
 			Capture struct {
 				Packets     uint64 `json:"packets"`
@@ -106,6 +99,52 @@ func TestSignals(t *testing.T) {
 		}
 		if !bytes.Equal(got.Connections, full.Connections) {
 			t.Errorf("connections after SIGINT differ from the report of the %d packets written (%d vs %d bytes of JSON)", k, len(got.Connections), len(full.Connections))
+		}
+	})
+
+	t.Run("sigterm_while_reading_a_file", func(t *testing.T) {
+		big := filepath.Join(dir, "big.pcap")
+		if out, err := exec.Command(gen, "-q", "-packets", "600000", "-conns", "20000", "-concurrent", "500", "-o", big).CombinedOutput(); err != nil {
+			t.Fatalf("gencap: %v\n%s", err, out)
+		}
+		fi, err := os.Stat(big)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, "-T", "json", "-q", big)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Signal once the file is being read: past its first MiB, short
+		// of its last.
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			if pos := sigReadPos(cmd.Process.Pid, big); pos > 1<<20 && pos < fi.Size()-1<<20 {
+				break
+			}
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatalf("tcptrace was not seen reading %s within 30 s", big)
+			}
+		}
+		sigStop(t, cmd, syscall.SIGTERM, 30*time.Second, &stderr, "while it read a file")
+		var got struct {
+			Capture struct {
+				Packets     uint64 `json:"packets"`
+				Interrupted bool   `json:"interrupted"`
+				Flows       struct {
+					Connections uint64 `json:"connections"`
+				} `json:"flows"`
+			} `json:"capture"`
+			Connections []json.RawMessage `json:"connections"`
+		}
+		if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+			t.Fatalf("report after SIGTERM is not complete JSON: %v\n%.300s", err, stdout.String())
+		}
+		c := got.Capture
+		if !c.Interrupted || c.Packets == 0 || c.Packets >= 600000 || c.Flows.Connections == 0 || uint64(len(got.Connections)) != c.Flows.Connections {
+			t.Errorf("capture: interrupted %v, %d packets, %d connections (%d listed); want true, some of 600000, all listed", c.Interrupted, c.Packets, c.Flows.Connections, len(got.Connections))
 		}
 	})
 
@@ -134,8 +173,8 @@ func TestSignals(t *testing.T) {
 			if !(ws.Exited() && ws.ExitStatus() == 0) && !(ws.Signaled() && ws.Signal() == syscall.SIGPIPE) {
 				t.Errorf("-T %s: %v, want exit 0 or killed by SIGPIPE", format, cmd.ProcessState)
 			}
-			if s := stderr.String(); strings.Contains(s, "panic") || strings.Contains(s, "goroutine ") {
-				t.Errorf("-T %s: stderr has a panic or stack trace:\n%.2000s", format, s)
+			if s := stderr.String(); strings.Contains(s, "panic") || strings.Contains(s, "goroutine ") || strings.Contains(s, "broken pipe") {
+				t.Errorf("-T %s: stderr has a panic, a stack trace or a broken pipe:\n%.2000s", format, s)
 			}
 		}
 	})
@@ -153,6 +192,41 @@ func sigPrefix(t *testing.T, capture []byte, k int) []byte {
 		off += 16 + int(binary.LittleEndian.Uint32(capture[off+8:]))
 	}
 	return capture[:off]
+}
+
+// sigStop sends sig to cmd and expects it to exit with exitOK within d;
+// when says what it was doing, for the failure message.
+func sigStop(t *testing.T, cmd *exec.Cmd, sig os.Signal, d time.Duration, stderr *bytes.Buffer, when string) {
+	t.Helper()
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	if !sigWait(t, cmd, d) {
+		t.Fatalf("tcptrace did not exit within %v of %v %s; stderr: %s", d, sig, when, stderr.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitOK {
+		t.Fatalf("exit code %d after %v, want %d; stderr: %s", code, sig, exitOK, stderr.String())
+	}
+}
+
+// sigReadPos returns the offset of process pid in its open file path, or
+// -1 while it has none.
+func sigReadPos(pid int, path string) int64 {
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	for _, fd := range fds {
+		if target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err != nil || target != path {
+			continue
+		}
+		info, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%s", pid, fd.Name()))
+		if err != nil {
+			return -1
+		}
+		var pos int64
+		if _, err := fmt.Sscanf(string(info), "pos: %d", &pos); err == nil {
+			return pos
+		}
+	}
+	return -1
 }
 
 // sigUnread returns the bytes waiting in the pipe that w writes to
