@@ -209,7 +209,7 @@
     if (sc.t1 <= sc.t0) { sc.t1 = sc.t0 + 1; }
     if (sc.lo === Infinity) { sc.lo = 0; sc.hi = 1; }
     if (sc.hi <= sc.lo) { sc.hi = sc.lo + 1; }
-    sc.hi = Math.max(sc.hi, Math.min(wmax, sc.hi + (sc.hi - sc.lo)));
+    sc.hi = Math.max(sc.hi, Math.min(wmax, sc.hi + 3 * (sc.hi - sc.lo)));
     var pad = (sc.hi - sc.lo) * 0.04;
     sc.lo -= pad; sc.hi += pad;
     sc.x = function (us) { return TSEQ.L + (us - sc.t0) / (sc.t1 - sc.t0) * (TSEQ.R - TSEQ.L); };

@@ -295,7 +295,7 @@ func (sc tseqScale) y(seq int64) float64 {
 // newTseqScale fits the graph of d's data: the time of every kept packet,
 // and the sequence space of d's segments, of the peer's ACKs and SACK
 // blocks; the advertised window's edge (ACK plus window) widens it at most
-// twofold, and is clipped above that, so a large window does not flatten
+// fourfold, and is clipped above that, so a large window does not flatten
 // the data into a line.
 func newTseqScale(t *Trace, d fsm.Dir) tseqScale {
 	sc := tseqScale{t0: math.Inf(1), t1: math.Inf(-1), lo: math.Inf(1), hi: math.Inf(-1)}
@@ -329,7 +329,7 @@ func newTseqScale(t *Trace, d fsm.Dir) tseqScale {
 	if sc.hi <= sc.lo {
 		sc.hi = sc.lo + 1
 	}
-	sc.hi = max(sc.hi, min(wmax, sc.hi+(sc.hi-sc.lo)))
+	sc.hi = max(sc.hi, min(wmax, sc.hi+3*(sc.hi-sc.lo)))
 	pad := (sc.hi - sc.lo) * 0.04
 	sc.lo, sc.hi = sc.lo-pad, sc.hi+pad
 	return sc
