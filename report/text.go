@@ -174,7 +174,8 @@ func WriteLadder(w io.Writer, f *reassembly.Flow) error {
 	bw := bufio.NewWriter(w)
 	c := &f.Conn
 	const width = 44 // arrow length between the lifelines
-	base, haveBase := seqBases(f) // as the SVG ladder and tshark's tcp.seq
+	// Relative sequence numbers as the SVG ladder and tshark's tcp.seq.
+	base, haveBase := seqBases(f)
 	// Transitions by the frame that caused them.
 	marks := [2]map[uint64][]string{{}, {}}
 	// A transition is written on the row of the frame that caused it, but
