@@ -2,6 +2,7 @@ package anomaly
 
 import (
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"sort"
 	"time"
@@ -35,6 +36,8 @@ type Finding struct {
 	Zeek, Suricata, Wireshark string
 	// ISN carries the evidence of ISN findings.
 	ISN *ISNFinding
+	// Scan carries the evidence of port scans (Host is the scanner).
+	Scan *ScanFinding
 }
 
 // Config holds the engine's thresholds (defaults from anomalies.md).
@@ -57,19 +60,56 @@ type Config struct {
 	LeakPatternMin int
 	// MaxServices bounds the services tracked for rollups and floods.
 	MaxServices int
-	ISN         ISNConfig
+	// FinRetransmits and FinUnackedAfter: a FIN sent again at least this
+	// many times and unacknowledged for this long is FIN_UNACKED (3, 5 s).
+	FinRetransmits  int
+	FinUnackedAfter time.Duration
+	// ZeroWindowStall and ZeroWindowLong: a zero window held this long is
+	// a stall, medium then high (30 s, 300 s).
+	ZeroWindowStall time.Duration
+	ZeroWindowLong  time.Duration
+	// ProbesUnanswered keep-alives or zero-window probes in a row without
+	// a reply mean the peer is gone (3).
+	ProbesUnanswered int
+	// KeepAliveIdle and KeepAliveIdleLong: no payload either way for this
+	// long, with answered keep-alives, is keep-alive-only idle, info then
+	// low (600 s, 1 h).
+	KeepAliveIdle     time.Duration
+	KeepAliveIdleLong time.Duration
+	// ScanMinPorts distinct ports of one host probed by one source within
+	// ScanWindow, of which at most ScanMaxCompleted (a ratio) carried data,
+	// make a port scan (Zeek scan.zeek: 15 ports in 5 minutes).
+	ScanMinPorts     int
+	ScanWindow       time.Duration
+	ScanMaxCompleted float64
+	// HalfCloseExhaustMin connections from one source to one service that
+	// end half closed are half-close exhaustion (20).
+	HalfCloseExhaustMin int
+	ISN                 ISNConfig
 }
 
 // DefaultConfig returns the thresholds of anomalies.md.
 func DefaultConfig() Config {
 	return Config{
-		HalfCloseIdle:    60 * time.Second,
-		HalfCloseLong:    300 * time.Second,
-		SYNFloodWindow:   10 * time.Second,
-		SYNFloodMin:      200,
-		SYNFloodMaxRatio: 0.2,
-		LeakPatternMin:   3,
-		MaxServices:      1 << 16,
+		HalfCloseIdle:     60 * time.Second,
+		HalfCloseLong:     300 * time.Second,
+		SYNFloodWindow:    10 * time.Second,
+		SYNFloodMin:       200,
+		SYNFloodMaxRatio:  0.2,
+		LeakPatternMin:    3,
+		MaxServices:       1 << 16,
+		FinRetransmits:    3,
+		FinUnackedAfter:   5 * time.Second,
+		ZeroWindowStall:   30 * time.Second,
+		ZeroWindowLong:    300 * time.Second,
+		ProbesUnanswered:  3,
+		KeepAliveIdle:     600 * time.Second,
+		KeepAliveIdleLong: time.Hour,
+		ScanMinPorts:      15,
+		ScanWindow:        5 * time.Minute,
+		ScanMaxCompleted:  0.2,
+
+		HalfCloseExhaustMin: 20,
 	}
 }
 
@@ -84,6 +124,20 @@ type Rollup struct {
 	Unanswered     uint64
 	HalfCloseLeaks uint64 // stuck half-closes where this service did not close
 	Findings       uint64 // findings above info naming this service
+	// DataPackets and Retransmitted count the data segments of both
+	// directions and those that repeated sequence space.
+	DataPackets, Retransmitted uint64
+	// RTT merges the round-trip samples of both directions of every
+	// connection (reassembly.RTT: Karn's rule, a log histogram).
+	RTT reassembly.RTT
+}
+
+// RetransmissionRate is Retransmitted/DataPackets.
+func (r *Rollup) RetransmissionRate() float64 {
+	if r.DataPackets == 0 {
+		return 0
+	}
+	return float64(r.Retransmitted) / float64(r.DataPackets)
 }
 
 // HandshakeSuccess is Established/Attempts, or 1 when there were no
@@ -125,6 +179,8 @@ type service struct {
 	Rollup
 	win     [2]window // tumbling windows offset by half a window, so a burst straddling one boundary falls whole into the other
 	flooded bool
+	leaks   at     // first and last stuck half-close where the service did not close
+	leakID  uint64 // the connection of the first
 }
 
 // Engine turns finished connections into findings and rollups. Feed it
@@ -138,6 +194,8 @@ type Engine struct {
 	services map[netip.AddrPort]*service
 	dropped  uint64
 	base     time.Time
+	scans    scans
+	halfOpen map[halfKey]*halfClosed
 }
 
 // NewEngine returns an engine with cfg.
@@ -146,25 +204,32 @@ func NewEngine(cfg Config) *Engine {
 }
 
 // add records one occurrence of a per-connection rule, aggregated by kind
-// and service.
+// and service, pointing at the whole connection.
 func (e *Engine) add(f *reassembly.Flow, kind string, sev Severity, why, rfc string, eq [3]string) {
-	k := aggKey{kind, f.Server}
+	e.addAt(f, rule{kind, sev, why, rfc, eq}, flowAt(f))
+}
+
+// addAt records one occurrence of r on f, aggregated by kind and service,
+// pointing at the frames of w.
+func (e *Engine) addAt(f *reassembly.Flow, r rule, w at) {
+	k := aggKey{r.kind, f.Server}
 	a := e.agg[k]
 	if a == nil {
-		a = &Finding{Kind: kind, Severity: sev, Confidence: 1, Connection: f.ID, Service: f.Server,
-			FirstFrame: f.FirstFrame, First: f.First, RFC: rfc, Zeek: eq[0], Suricata: eq[1], Wireshark: eq[2], Explanation: why}
+		a = &Finding{Kind: r.kind, Severity: r.sev, Confidence: 1, Connection: f.ID, Service: f.Server,
+			FirstFrame: w.first, First: w.firstT, RFC: r.rfc, Zeek: r.eq[0], Suricata: r.eq[1], Wireshark: r.eq[2], Explanation: r.why}
 		e.agg[k] = a
 		e.order = append(e.order, k)
 	}
 	a.Count++
-	if sev > a.Severity {
-		a.Severity = sev
+	if r.sev > a.Severity {
+		a.Severity = r.sev
+		a.Explanation = r.why // the worst occurrence explains the finding
 	}
-	if f.LastFrame > a.LastFrame {
-		a.LastFrame, a.Last = f.LastFrame, f.Last
+	if w.last > a.LastFrame {
+		a.LastFrame, a.Last = w.last, w.lastT
 	}
-	if f.FirstFrame < a.FirstFrame {
-		a.FirstFrame, a.First, a.Connection = f.FirstFrame, f.First, f.ID
+	if w.first < a.FirstFrame {
+		a.FirstFrame, a.First, a.Connection = w.first, w.firstT, f.ID
 	}
 }
 
@@ -195,6 +260,12 @@ func (e *Engine) Flow(f *reassembly.Flow, now time.Time) {
 	established := reached(c, fsm.DirClient, fsm.StateEstablished) && reached(c, fsm.DirServer, fsm.StateEstablished)
 	if s != nil {
 		s.Connections++
+		for d := range f.Half {
+			st := &f.Half[d].Stats
+			s.DataPackets += st.DataPackets
+			s.Retransmitted += st.RetransPackets
+			s.RTT.Merge(&st.RTT)
+		}
 		if cl.SynSent && !c.Midstream {
 			s.Attempts++
 			if established {
@@ -224,13 +295,18 @@ func (e *Engine) Flow(f *reassembly.Flow, now time.Time) {
 	case fsm.CloseHalfOpen:
 		e.add(f, "half_open", SeverityInfo, "the server answered with SYN-ACK but the client never completed the handshake", "RFC 9293 §3.5; RFC 4987", [3]string{"", "", ""})
 	}
-	if c.SimOpen {
+	if c.SimOpen && !splitOpen(f) {
 		e.add(f, "simultaneous_open", SeverityInfo, "both sides sent a SYN to each other (legal, rare; typical of NAT traversal)", "RFC 9293 §3.5 Figure 7", [3]string{"simultaneous_open", "", ""})
 	}
 	if c.SimClose {
 		e.add(f, "simultaneous_close", SeverityInfo, "both sides closed at the same time and passed through CLOSING", "RFC 9293 §3.6 Figure 13", [3]string{"", "", ""})
 	}
 	e.halfClose(f, now)
+	if closeKind == fsm.CloseHalfClosed {
+		e.halfClosed(f)
+	}
+	e.lifecycle(f, now)
+	e.scans.flow(e, f)
 	for v, n := range c.Violations() {
 		if n == 0 {
 			continue
@@ -287,13 +363,25 @@ func (e *Engine) halfClose(f *reassembly.Flow, now time.Time) {
 		return
 	}
 	sev := SeverityLow
+	alive := ""
+	if keepAlives(f, b) > 0 {
+		// Liveness proven: its stack still probes or answers probes, so
+		// the socket is held open, not abandoned by a dead host.
+		sev, alive = SeverityMedium, " while its stack kept the connection alive with keep-alives"
+	}
 	if now.Sub(idle) >= e.cfg.HalfCloseLong {
 		sev = SeverityMedium
 	}
-	e.add(f, "half_close_stuck", sev, fmt.Sprintf("the %s received the peer's FIN and has neither sent data nor closed for %s: its application never called close() (a CLOSE-WAIT leak)", b, now.Sub(idle).Round(time.Second)), "RFC 9293 §3.6; Linux tcp_fin_timeout", [3]string{"S2/S3", "", "tcp.connection.fin_passive"})
-	if s := e.services[f.Server]; s != nil && b == fsm.DirServer {
-		s.HalfCloseLeaks++
+	e.add(f, "half_close_stuck", sev, fmt.Sprintf("the %s received the peer's FIN and has neither sent data nor closed for %s%s: its application never called close() (a CLOSE-WAIT leak)", b, now.Sub(idle).Round(time.Second), alive), "RFC 9293 §3.6; Linux tcp_fin_timeout", [3]string{"S2/S3", "", "tcp.connection.fin_passive"})
+	if b == fsm.DirServer {
+		e.leak(f)
 	}
+}
+
+// keepAlives counts the keep-alives d sent and answered.
+func keepAlives(f *reassembly.Flow, d fsm.Dir) uint32 {
+	v := &f.Half[d].Stats.Verdicts
+	return v[bits.TrailingZeros16(uint16(reassembly.VerdictKeepAlive))] + v[bits.TrailingZeros16(uint16(reassembly.VerdictKeepAliveAck))]
 }
 
 // finWait2Timeout recognises FIN_WAIT2_TIMEOUT_RST: the first closer's
@@ -315,8 +403,8 @@ func (e *Engine) finWait2Timeout(f *reassembly.Flow) {
 		return
 	}
 	e.add(f, "fin_wait2_timeout_rst", SeverityMedium, fmt.Sprintf("the %s's late FIN or data was answered by RST: the peer's FIN-WAIT-2 had timed out while the %s held CLOSE-WAIT", b, b), "RFC 9293 §3.10.7.1; Linux tcp_fin_timeout", [3]string{"", "", ""})
-	if s := e.services[f.Server]; s != nil && b == fsm.DirServer {
-		s.HalfCloseLeaks++
+	if b == fsm.DirServer {
+		e.leak(f)
 	}
 }
 
@@ -436,6 +524,9 @@ func (e *Engine) Finish() ([]Finding, []Rollup) {
 	for _, k := range e.order {
 		out = append(out, *e.agg[k])
 	}
+	out = append(out, e.leakPatterns()...)
+	out = append(out, e.exhaustion()...)
+	out = append(out, e.scans.finish(e)...)
 	for _, f := range e.isn.Findings() {
 		f := f
 		role := "client"

@@ -354,6 +354,7 @@ func (d *Decoder) segment(data []byte, w *walk, p *Packet) Result {
 	}
 	p.TCPOptLen = uint8(hlen - 20)
 	p.TFO, p.BadOptions = parseOptions(l.Options, l.OptCut, &p.Seg)
+	p.Seg.TFO = p.TFO
 	p.OptionsCut = l.OptCut
 	p.Fragment = w.fragment
 	p.Truncated = l.OptCut || len(l.Payload) < segLen

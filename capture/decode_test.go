@@ -189,10 +189,10 @@ var decodeTests = []decodeTest{
 		p.Seg.HasWScale, p.Seg.WScale, p.BadOptions, p.TCPOptLen, p.IPLen = true, 2, true, 8, 48
 	})},
 	{"sack blocks and fast open", capture.LinkTypeEthernet, optSACKTFO, capture.ResultTCP, with(ackPkt, func(p *capture.Packet) {
-		p.Seg.SACKCount, p.Seg.SACKLeft, p.Seg.SACKRight, p.TFO, p.TCPOptLen, p.IPLen = 2, 1, 2, true, 32, 72
+		p.Seg.SACKCount, p.Seg.SACKLeft, p.Seg.SACKRight, p.TFO, p.Seg.TFO, p.TCPOptLen, p.IPLen = 2, 1, 2, true, true, 32, 72
 	})},
 	{"experimental fast open", capture.LinkTypeEthernet, optTFOExp, capture.ResultTCP, with(ackPkt, func(p *capture.Packet) {
-		p.TFO, p.TCPOptLen, p.IPLen = true, 8, 48
+		p.TFO, p.Seg.TFO, p.TCPOptLen, p.IPLen = true, true, 8, 48
 	})},
 
 	// Not TCP.

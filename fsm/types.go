@@ -175,6 +175,7 @@ type Segment struct {
 	HasWScale bool
 	SACKPerm  bool
 	HasTS     bool
+	TFO       bool // a TCP Fast Open option (kind 34, or 254 with ExID 0xF989; RFC 7413)
 	MSS       uint16
 	WScale    uint8
 	TSVal     uint32

@@ -203,6 +203,7 @@ func (f *Flow) analyze(ts time.Time, d fsm.Dir, s *fsm.Segment, m *Meta) {
 	f.quality(d, v)
 	f.Pkt.Verdict = v
 	f.Pkt.Seq, f.Pkt.Ack = f.relative(d, s)
+	f.watch(now, d, s, m) // watch.go: per-connection rule checks
 }
 
 // relative returns the segment's relative sequence and acknowledgment

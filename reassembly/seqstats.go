@@ -20,6 +20,10 @@ type Half struct {
 	w     wire
 	sp    space
 	Stats DirStats
+	// Notes are what the per-segment rule checks saw this sender do
+	// (watch.go); nil when they saw nothing.
+	Notes *Notes
+	watch watchDir
 }
 
 // DirStats are the statistics of one direction, modelled on Ostermann's

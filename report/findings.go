@@ -3,30 +3,45 @@ package report
 import (
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/tcptrace/tcptrace/anomaly"
 )
 
 // Finding is one element of the report's findings[] (docs/schema.md).
 type Finding struct {
-	Kind        string      `json:"kind"`
-	Severity    string      `json:"severity"`
-	Confidence  float64     `json:"confidence"`
-	Connection  uint64      `json:"connection,omitempty"`
-	Host        string      `json:"host,omitempty"`
-	Role        string      `json:"role,omitempty"`
-	Service     string      `json:"service,omitempty"`
-	FirstFrame  uint64      `json:"first_frame,omitempty"`
-	LastFrame   uint64      `json:"last_frame,omitempty"`
-	First       string      `json:"first,omitempty"`
-	Last        string      `json:"last,omitempty"`
-	Count       uint64      `json:"count"`
-	Explanation string      `json:"explanation"`
-	RFC         string      `json:"rfc"`
-	Zeek        string      `json:"zeek,omitempty"`
-	Suricata    string      `json:"suricata,omitempty"`
-	Wireshark   string      `json:"wireshark,omitempty"`
-	ISN         *ISNDetails `json:"isn,omitempty"`
+	Kind        string       `json:"kind"`
+	Severity    string       `json:"severity"`
+	Confidence  float64      `json:"confidence"`
+	Connection  uint64       `json:"connection,omitempty"`
+	Host        string       `json:"host,omitempty"`
+	Role        string       `json:"role,omitempty"`
+	Service     string       `json:"service,omitempty"`
+	FirstFrame  uint64       `json:"first_frame,omitempty"`
+	LastFrame   uint64       `json:"last_frame,omitempty"`
+	First       string       `json:"first,omitempty"`
+	Last        string       `json:"last,omitempty"`
+	Count       uint64       `json:"count"`
+	Explanation string       `json:"explanation"`
+	RFC         string       `json:"rfc"`
+	Zeek        string       `json:"zeek,omitempty"`
+	Suricata    string       `json:"suricata,omitempty"`
+	Wireshark   string       `json:"wireshark,omitempty"`
+	ISN         *ISNDetails  `json:"isn,omitempty"`
+	Scan        *ScanDetails `json:"scan,omitempty"`
+}
+
+// ScanDetails is the evidence of a port_scan finding: the host scanned, the
+// scan types seen (nmap's names, most used first), the distinct ports
+// probed and those that answered with SYN-ACK, and the connection attempts,
+// of which how many carried data.
+type ScanDetails struct {
+	Target   string   `json:"target"`
+	Types    []string `json:"types"`
+	Ports    int      `json:"ports"`
+	Open     int      `json:"open_ports"`
+	Attempts uint64   `json:"attempts"`
+	WithData uint64   `json:"with_data"`
 }
 
 // ISNDetails is the evidence of an ISN finding (anomalies.md §3).
@@ -63,6 +78,15 @@ type Rollup struct {
 	Unanswered       uint64  `json:"unanswered"`
 	HalfCloseLeaks   uint64  `json:"half_close_leaks"`
 	Findings         uint64  `json:"findings"`
+	// RetransmissionRate is the share of data segments (both directions)
+	// that repeated sequence space.
+	RetransmissionRate float64 `json:"retransmission_rate"`
+	// RTTSamples and the percentiles merge every connection's round trips
+	// (both directions; omitted without samples).
+	RTTSamples uint64 `json:"rtt_samples"`
+	RTTP50     int64  `json:"rtt_p50_us,omitempty"`
+	RTTP95     int64  `json:"rtt_p95_us,omitempty"`
+	RTTP99     int64  `json:"rtt_p99_us,omitempty"`
 }
 
 // NewFindings converts the engine's findings.
@@ -90,6 +114,9 @@ func NewFindings(fs []anomaly.Finding) []Finding {
 			}
 			o.ISN = d
 		}
+		if x := f.Scan; x != nil {
+			o.Scan = &ScanDetails{Target: x.Target.String(), Types: x.Types, Ports: x.Ports, Open: x.Open, Attempts: x.Attempts, WithData: x.WithData}
+		}
 		out[i] = o
 	}
 	return out
@@ -101,7 +128,11 @@ func NewRollups(rs []anomaly.Rollup) []Rollup {
 	for i, r := range rs {
 		out[i] = Rollup{Service: r.Service.String(), Connections: r.Connections, Attempts: r.Attempts, Established: r.Established,
 			HandshakeSuccess: r.HandshakeSuccess(), Resets: r.Resets, ResetRate: r.ResetRate(), Refused: r.Refused,
-			Unanswered: r.Unanswered, HalfCloseLeaks: r.HalfCloseLeaks, Findings: r.Findings}
+			Unanswered: r.Unanswered, HalfCloseLeaks: r.HalfCloseLeaks, Findings: r.Findings,
+			RetransmissionRate: r.RetransmissionRate(), RTTSamples: r.RTT.Samples}
+		if r.RTT.Samples > 0 {
+			out[i].RTTP50, out[i].RTTP95, out[i].RTTP99 = r.RTT.Quantile(0.5).Microseconds(), r.RTT.Quantile(0.95).Microseconds(), r.RTT.Quantile(0.99).Microseconds()
+		}
 	}
 	return out
 }
@@ -115,13 +146,17 @@ const maxTextRollups = 20
 func writeFindings(w io.Writer, r *Report) {
 	if len(r.Rollups) > 0 {
 		fmt.Fprintf(w, "\nservices (worst first)\n")
-		fmt.Fprintf(w, "    %-28s %7s %9s %7s %7s %9s %6s %8s\n", "service", "conns", "handshake", "resets", "refused", "unanswer", "leaks", "findings")
+		fmt.Fprintf(w, "    %-28s %7s %9s %7s %7s %9s %6s %7s %17s %8s\n", "service", "conns", "handshake", "resets", "refused", "unanswer", "leaks", "rexmit", "rtt p50/p95/p99", "findings")
 		for i, s := range r.Rollups {
 			if i == maxTextRollups {
 				fmt.Fprintf(w, "    ... %d more services in the JSON report\n", len(r.Rollups)-i)
 				break
 			}
-			fmt.Fprintf(w, "    %-28s %7d %8.0f%% %7d %7d %9d %6d %8d\n", s.Service, s.Connections, 100*s.HandshakeSuccess, s.Resets, s.Refused, s.Unanswered, s.HalfCloseLeaks, s.Findings)
+			rtt := "-"
+			if s.RTTSamples > 0 {
+				rtt = fmt.Sprintf("%s/%s/%s", ms(s.RTTP50), ms(s.RTTP95), ms(s.RTTP99))
+			}
+			fmt.Fprintf(w, "    %-28s %7d %8.0f%% %7d %7d %9d %6d %6.1f%% %17s %8d\n", s.Service, s.Connections, 100*s.HandshakeSuccess, s.Resets, s.Refused, s.Unanswered, s.HalfCloseLeaks, 100*s.RetransmissionRate, rtt, s.Findings)
 		}
 	}
 	if len(r.Findings) == 0 {
@@ -130,7 +165,12 @@ func writeFindings(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "\nfindings (worst first)\n")
 	for _, f := range r.Findings {
 		where := f.Service
-		if f.Host != "" {
+		switch {
+		case f.Scan != nil:
+			where = f.Host + " -> " + f.Scan.Target
+		case f.Host != "" && f.Service != "":
+			where = f.Host + " -> " + f.Service
+		case f.Host != "":
 			where = f.Host + " as " + f.Role
 		}
 		fmt.Fprintf(w, "    %-8s %-22s %s", f.Severity, f.Kind, where)
@@ -142,6 +182,14 @@ func writeFindings(w io.Writer, r *Report) {
 		}
 		fmt.Fprintf(w, "\n             %s [%s]\n", f.Explanation, f.RFC)
 	}
+}
+
+// ms renders microseconds as milliseconds for the services table.
+func ms(us int64) string {
+	if us < 10000 {
+		return strconv.FormatFloat(float64(us)/1000, 'f', 2, 64)
+	}
+	return strconv.FormatInt(us/1000, 10)
 }
 
 type typedFinding struct {

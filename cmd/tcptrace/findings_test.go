@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"sort"
 	"testing"
+
+	"github.com/tcptrace/tcptrace/report"
 )
 
 // TestFindingsOnFixtures checks the anomaly engine end to end on the
@@ -25,8 +27,11 @@ func TestFindingsOnFixtures(t *testing.T) {
 		"rst_fin_wait2.pcap":            {"rst_after_close"},
 		"rst_fin_wait2_timeout.pcap":    {"fin_wait2_timeout_rst"},
 		"rst_last_ack.pcap":             {"time_wait_assassination"},
-		"time_wait_reuse.pcap":          {"isn_generator_hint"}, // Linux's TIME-WAIT reuse ISN is recognised, not flagged
-		"rst_syn_received_simopen.pcap": {"simultaneous_open"},
+		"time_wait_reuse.pcap":          {"isn_generator_hint", "time_wait_reuse"}, // Linux's TIME-WAIT reuse ISN is recognised, not flagged
+		"rst_syn_received_simopen.pcap": {"rst_midstream", "simultaneous_open"},
+		"rst_established.pcap":          {"rst_midstream"},
+		"rst_close_wait.pcap":           {"rst_midstream"},
+		"rst_fin_wait1.pcap":            {"rst_midstream"},
 	}
 	for file, kinds := range want {
 		t.Run(file, func(t *testing.T) {
@@ -52,5 +57,145 @@ func TestFindingsOnFixtures(t *testing.T) {
 	}
 	if len(r.Rollups) != 1 || r.Rollups[0].Unanswered != 1 || r.Rollups[0].HandshakeSuccess != 0 {
 		t.Errorf("rollups = %+v", r.Rollups)
+	}
+}
+
+// findingsOf returns the findings of kind in r.
+func findingsOf(r *report.Report, kind string) []report.Finding {
+	var out []report.Finding
+	for _, f := range r.Findings {
+		if f.Kind == kind {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// TestFindingsIssue4Fixtures checks each finding added for issue 4 on the
+// capture made to show it (pcaps/findings.sh, pcaps/README.md): the kind,
+// its severity, where it points and its evidence.
+func TestFindingsIssue4Fixtures(t *testing.T) {
+	for _, tt := range []struct {
+		file    string
+		args    []string
+		kind    string
+		sev     string
+		service string
+		count   uint64
+		frames  [2]uint64 // first and last frame, when the finding points at frames of its own
+	}{
+		{"close_wait_leak.pcap", []string{"--half-close-idle", "2"}, "close_wait_leak_pattern", "high", "10.99.0.2:8081", 4, [2]uint64{}},
+		{"close_wait_leak.pcap", []string{"--half-close-idle", "2"}, "half_close_stuck", "medium", "10.99.0.2:8081", 4, [2]uint64{}}, // medium: the server's keep-alives prove it alive
+		{"half_close_exhaustion.pcap", nil, "half_close_exhaustion", "medium", "10.99.0.2:8082", 25, [2]uint64{}},
+		{"fin_unacked.pcap", nil, "fin_unacked", "medium", "10.99.0.2:8083", 1, [2]uint64{}},
+		{"zero_window_stall.pcap", nil, "zero_window_stall", "medium", "10.99.0.2:8084", 1, [2]uint64{}},
+		{"keepalive_idle.pcap", []string{"--keepalive-idle", "3"}, "keepalive_only_idle", "info", "10.99.0.2:8085", 1, [2]uint64{}},
+		{"keepalive_unanswered.pcap", nil, "keepalive_unanswered", "medium", "10.99.0.2:8086", 1, [2]uint64{}},
+		{"syn_with_data.pcap", nil, "syn_with_data", "low", "10.99.0.2:8087", 1, [2]uint64{1, 1}},
+		{"split_handshake.pcap", nil, "split_handshake", "medium", "10.99.0.2:7100", 1, [2]uint64{}},
+		{"mss_exceeded.pcap", nil, "mss_exceeded", "medium", "10.99.0.2:8089", 1, [2]uint64{}},
+		{"offload_tso.pcap", nil, "mss_exceeded", "info", "10.99.0.2:8092", 1, [2]uint64{}},
+		{"ack_unseen_data.pcap", nil, "ack_unseen_data", "medium", "10.99.0.2:8090", 1, [2]uint64{8, 8}},
+		{"window_recision.pcap", nil, "window_recision", "low", "10.99.0.2:8091", 1, [2]uint64{7, 7}},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			r := analyze(t, append([]string{"-r", filepath.Join("../../pcaps/findings", tt.file)}, tt.args...)...)
+			fs := findingsOf(r, tt.kind)
+			if len(fs) != 1 {
+				t.Fatalf("%s findings = %+v, want one (all: %v)", tt.kind, fs, kinds(r))
+			}
+			f := fs[0]
+			if f.Severity != tt.sev || f.Service != tt.service || f.Count != tt.count {
+				t.Errorf("%s = %s %s x%d, want %s %s x%d", tt.kind, f.Severity, f.Service, f.Count, tt.sev, tt.service, tt.count)
+			}
+			if tt.frames != [2]uint64{} && (f.FirstFrame != tt.frames[0] || f.LastFrame != tt.frames[1]) {
+				t.Errorf("%s frames = %d-%d, want %d-%d", tt.kind, f.FirstFrame, f.LastFrame, tt.frames[0], tt.frames[1])
+			}
+			if f.Explanation == "" || f.RFC == "" || f.Confidence <= 0 || f.First == "" || f.Last == "" {
+				t.Errorf("%s lacks evidence: %+v", tt.kind, f)
+			}
+		})
+	}
+}
+
+func kinds(r *report.Report) []string {
+	var out []string
+	for _, f := range r.Findings {
+		out = append(out, f.Kind+"/"+f.Severity)
+	}
+	return out
+}
+
+// TestFindingsNegativeControls: a legitimate TCP Fast Open SYN with data,
+// keep-alives below the idle threshold, and a capture of thousands of clean
+// kernel connections raise nothing above info.
+func TestFindingsNegativeControls(t *testing.T) {
+	for _, file := range []string{"tfo_clean.pcap", "keepalive_idle.pcap", "busy_clean.pcap.gz", "offload_tso.pcap"} {
+		t.Run(file, func(t *testing.T) {
+			r := analyze(t, "-r", filepath.Join("../../pcaps/findings", file))
+			for _, f := range r.Findings {
+				if f.Severity != "info" {
+					t.Errorf("%s: %s %s (%s)", f.Kind, f.Severity, f.Service, f.Explanation)
+				}
+			}
+			if file == "busy_clean.pcap.gz" {
+				if n := len(r.Connections); n < 2000 {
+					t.Errorf("connections = %d, want at least 2000", n)
+				}
+				if len(r.Findings) != 0 {
+					t.Errorf("findings = %v, want none", kinds(r))
+				}
+				if len(r.Rollups) != 1 || r.Rollups[0].HandshakeSuccess != 1 || r.Rollups[0].RTTSamples == 0 || r.Rollups[0].RTTP50 <= 0 || r.Rollups[0].RTTP99 < r.Rollups[0].RTTP50 {
+					t.Errorf("rollups = %+v", r.Rollups)
+				}
+			}
+			if file == "tfo_clean.pcap" && len(findingsOf(r, "syn_with_data")) != 0 {
+				t.Errorf("a TCP Fast Open SYN with data was flagged")
+			}
+		})
+	}
+}
+
+// TestFindingsNmap: nmap -O against a Linux listener flags the scanner's
+// SEQ probes (ISN base+i, anomalies.md §6 recipe 13) and not the Linux
+// target's RFC 6528 ISNs; nmap's SYN, connect and FIN/NULL/Xmas scans are
+// port scans of the right type.
+func TestFindingsNmap(t *testing.T) {
+	r := analyze(t, "-r", "../../pcaps/findings/nmap_os.pcap")
+	var scanner bool
+	for _, f := range findingsOf(r, "isn_predictable") {
+		switch {
+		case f.Host == "10.99.0.1" && f.Role == "client":
+			scanner = f.Severity == "critical" && f.ISN != nil && f.ISN.Subtype == "counter_step"
+		case f.Host == "10.99.0.2":
+			t.Errorf("the Linux target was flagged: %+v", f)
+		}
+	}
+	if !scanner {
+		t.Errorf("nmap's SEQ probes (10.99.0.1 as client) not flagged critical counter_step: %v", kinds(r))
+	}
+	for _, tt := range []struct {
+		file  string
+		types []string
+		ports int
+		open  int
+	}{
+		{"scan_syn.pcap", []string{"syn"}, 100, 3},
+		{"scan_connect.pcap", []string{"connect"}, 100, 3},
+		{"scan_flags.pcap", []string{"fin", "null", "xmas"}, 30, 0},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			r := analyze(t, "-r", filepath.Join("../../pcaps/findings", tt.file))
+			fs := findingsOf(r, "port_scan")
+			if len(fs) != 1 || fs[0].Scan == nil {
+				t.Fatalf("port_scan = %+v, want one", fs)
+			}
+			f, sc := fs[0], fs[0].Scan
+			types := append([]string(nil), sc.Types...)
+			sort.Strings(types)
+			if f.Host != "10.99.0.1" || f.Role != "scanner" || sc.Target != "10.99.0.2" || !reflect.DeepEqual(types, tt.types) || sc.Ports != tt.ports || sc.Open != tt.open || sc.WithData != 0 || f.Severity != "medium" {
+				t.Errorf("port_scan = %+v %+v, want 10.99.0.1 -> 10.99.0.2, %v, %d ports, %d open", f, *sc, tt.types, tt.ports, tt.open)
+			}
+		})
 	}
 }

@@ -134,6 +134,7 @@ type options struct {
 	ladderPkts   int
 	svgID        uint64 // --svg: write this connection's pictures (pictures.go)
 	printVersion bool
+	findings     anomaly.Config // thresholds of the findings engine (findings_flags.go)
 
 	// Live capture and filters (live.go).
 	iface      string
@@ -180,6 +181,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print no warnings or progress on stderr")
 	fs.BoolVarP(&o.numeric, "numeric", "n", false, "accepted for tcpdump compatibility: tcptrace never resolves names")
 	fs.BoolVarP(&o.printVersion, "version", "V", false, "print the version and exit")
+	addFindingFlags(fs, &o.findings)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: tcptrace [flags] (-r FILE ... | -i IFACE) [filter expression]\n       tcptrace [flags] FILE ...\n\n%s", fs.FlagUsages())
 	}
@@ -369,7 +371,7 @@ func newAnalysis(o *options, out io.Writer) *analysis {
 		a.pkts = report.NewPacketLines(a.pktbuf)
 	}
 	a.table = reassembly.NewTable(cfg, a.done)
-	a.engine = anomaly.NewEngine(anomaly.DefaultConfig())
+	a.engine = anomaly.NewEngine(o.findings)
 	a.tap = &tap{}
 	a.ticking = a.jsonl != nil || o.write != ""
 	return a

@@ -1,0 +1,229 @@
+package anomaly
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tcptrace/tcptrace/fsm"
+	"github.com/tcptrace/tcptrace/reassembly"
+)
+
+// at is where a per-connection finding points: its first and last frame and
+// their capture times.
+type at struct {
+	first, last   uint64
+	firstT, lastT time.Time
+}
+
+// cover widens w to take in f's frames, and reports whether f is now the
+// earliest (an empty w takes f whole).
+func (w *at) cover(f *reassembly.Flow) bool {
+	first := w.first == 0 || f.FirstFrame < w.first
+	if first {
+		w.first, w.firstT = f.FirstFrame, f.First
+	}
+	if f.LastFrame > w.last {
+		w.last, w.lastT = f.LastFrame, f.Last
+	}
+	return first
+}
+
+func flowAt(f *reassembly.Flow) at { return at{f.FirstFrame, f.LastFrame, f.First, f.Last} }
+
+func noteAt(n *reassembly.Note) at { return at{n.Frame, n.Frame, n.Time, n.Time} }
+
+func spanAt(s *reassembly.Span) at { return at{s.First, s.Last, s.From, s.To} }
+
+// lifecycle applies the per-connection rules of anomalies.md §4-§5 that read
+// the finished connection: its state machine, its statistics and what the
+// flow table's watch noted per sender.
+func (e *Engine) lifecycle(f *reassembly.Flow, now time.Time) {
+	c := &f.Conn
+	e.rstMidstream(f)
+	e.splitHandshake(f)
+	e.timeWaitReuse(f)
+	for d := fsm.DirClient; d <= fsm.DirServer; d++ {
+		e.finUnacked(f, d, now)
+		e.mssExceeded(f, d)
+		n := f.Half[d].Notes
+		if n == nil {
+			continue
+		}
+		if n.SYNData.Count > 0 && !n.TFO {
+			e.addAt(f, rule{"syn_with_data", SeverityLow, fmt.Sprintf("the %s's SYN carried payload without a TCP Fast Open option: no stack delivers it, so it is a crafted probe or an IDS evasion attempt", d),
+				"RFC 9293 §3.10.7.3; RFC 7413", [3]string{"SYN_with_data", "", ""}}, noteAt(&n.SYNData))
+		}
+		if n.AckUnseen.Count > 0 {
+			e.addAt(f, rule{"ack_unseen_data", SeverityMedium, fmt.Sprintf("the %s acknowledged data its peer had not sent (the peer's next new segment started below that ACK): an optimistic ACK or a blind injection attempt", d),
+				"RFC 9293 §3.10.7.4; RFC 5961 §5.2", [3]string{"", "", "tcp.analysis.ack_lost_segment"}}, noteAt(&n.AckUnseen))
+		}
+		if n.Recision.Count > 0 && !c.Midstream {
+			e.addAt(f, rule{"window_recision", SeverityLow, fmt.Sprintf("the %s moved the right edge of its receive window left (shrank the window) %d times: data already allowed in flight may be dropped", d, n.Recision.Count),
+				"RFC 9293 §3.8.6 SHLD-14", [3]string{"window_recision", "", ""}}, noteAt(&n.Recision))
+		}
+		e.zeroWindow(f, d, n, now)
+		e.keepAlive(f, d, n)
+	}
+}
+
+// rstMidstream is RST_MIDSTREAM (anomalies.md §5): a connection established
+// on both sides was aborted by an acceptable RST before both FINs. The
+// FIN-WAIT-2 expiry replies have their own kinds (fin_wait2_timeout_rst,
+// rst_after_close).
+func (e *Engine) rstMidstream(f *reassembly.Flow) {
+	c := &f.Conn
+	if c.Close() != fsm.CloseReset || !c.RstState.Synchronized() || c.Midstream || c.Ep[0].FinSent && c.Ep[1].FinSent {
+		return
+	}
+	if c.FinSeen && c.RstBy == c.FirstFin && c.RstState == fsm.StateFinWait2 {
+		return
+	}
+	by := c.RstBy
+	why := fmt.Sprintf("the %s aborted an established connection with RST (in %s): its application closed with unread data, used SO_LINGER 0, or crashed", by, c.RstState)
+	if c.Ep[by].FinSent {
+		why = fmt.Sprintf("the %s reset the connection after its own FIN (in %s): data arrived for a socket its application had closed", by, c.RstState)
+	}
+	a := flowAt(f)
+	a.last, a.lastT = c.RstFrame, f.Last
+	for _, t := range c.Timeline[by] {
+		if t.Frame == c.RstFrame {
+			a.lastT = t.Time
+		}
+	}
+	e.addAt(f, rule{"rst_midstream", SeverityLow, why, "RFC 9293 §3.10.5, §3.5.2", [3]string{"", "", "tcp.connection.rst"}}, a)
+}
+
+// splitHandshake is SPLIT_HANDSHAKE (anomalies.md §5): the first SYN's
+// target answered with a bare SYN instead of a SYN-ACK, so the opener sent
+// the SYN-ACK and the target completed with a plain ACK. In a genuine
+// simultaneous open both sides send a SYN-ACK (RFC 9293 Figure 7).
+func (e *Engine) splitHandshake(f *reassembly.Flow) {
+	if !splitOpen(f) {
+		return
+	}
+	e.addAt(f, rule{"split_handshake", SeverityMedium, "the server answered the client's SYN with a bare SYN and let the client send the SYN-ACK (split handshake): a trick to swap roles past firewalls and IDS that track the opener",
+		"RFC 9293 §3.5 Figure 7", [3]string{"", "", ""}}, flowAt(f))
+}
+
+// splitOpen reports whether f opened with a split handshake: crossing bare SYNs
+// where only the opener sent a SYN-ACK.
+func splitOpen(f *reassembly.Flow) bool {
+	c := &f.Conn
+	return c.SimOpen && !c.Midstream && f.Half[fsm.DirClient].SentSYNACK() && !f.Half[fsm.DirServer].SentSYNACK()
+}
+
+// timeWaitReuse is TW_REUSE (anomalies.md §4): a new SYN reused the 4-tuple
+// while one side was still in TIME-WAIT (RFC 9293 §3.6.1 MAY-2, RFC 6191).
+func (e *Engine) timeWaitReuse(f *reassembly.Flow) {
+	if f.End != reassembly.EndReused {
+		return
+	}
+	c := &f.Conn
+	for d := fsm.DirClient; d <= fsm.DirServer; d++ {
+		tl := c.Timeline[d]
+		if len(tl) == 0 || tl[len(tl)-1].Cause != twReuseCause {
+			continue
+		}
+		t := tl[len(tl)-1]
+		e.addAt(f, rule{"time_wait_reuse", SeverityInfo, fmt.Sprintf("a new SYN reused the 4-tuple while the %s was in TIME-WAIT (%s after it entered it); Linux accepts it when the sequence number or timestamp is newer", d, twSince(tl).Round(time.Millisecond)),
+			"RFC 9293 §3.6.1 MAY-2; RFC 6191", [3]string{"", "", "tcp.analysis.reused_ports"}}, at{t.Frame, t.Frame, t.Time, t.Time})
+		return
+	}
+}
+
+// twReuseCause is the cause fsm.Conn.EndForReuse records.
+const twReuseCause = "TIME-WAIT ended: a new SYN reuses the 4-tuple"
+
+// twSince returns how long the endpoint whose timeline ends in a TIME-WAIT
+// reuse had been in TIME-WAIT.
+func twSince(tl []fsm.Transition) time.Duration {
+	end := tl[len(tl)-1]
+	for i := len(tl) - 1; i >= 0; i-- {
+		if tl[i].To == fsm.StateTimeWait {
+			return end.Time.Sub(tl[i].Time)
+		}
+	}
+	return 0
+}
+
+// finUnacked is FIN_UNACKED (anomalies.md §4): d's FIN was retransmitted at
+// least FinRetransmits times and never acknowledged for FinUnackedAfter.
+func (e *Engine) finUnacked(f *reassembly.Flow, d fsm.Dir, now time.Time) {
+	c := &f.Conn
+	ep, peer := &c.Ep[d], &c.Ep[d.Other()]
+	if !ep.FinSent || int(ep.FinCount) < 1+e.cfg.FinRetransmits || c.RstSeen {
+		return
+	}
+	if peer.AckSent && ep.FinSeq.LessThan(peer.RcvNxt) {
+		return // acknowledged
+	}
+	if now.Sub(ep.FinTime) < e.cfg.FinUnackedAfter {
+		return
+	}
+	e.addAt(f, rule{"fin_unacked", SeverityMedium, fmt.Sprintf("the %s sent its FIN %d times and it was never acknowledged in %s: the peer is gone or the path drops it, and the %s sits in FIN-WAIT-1 or LAST-ACK until its retries run out", d, ep.FinCount, now.Sub(ep.FinTime).Round(time.Second), d),
+		"RFC 9293 §3.6, §3.8.1; Linux tcp_orphan_retries", [3]string{"", "", "tcp.analysis.retransmission"}}, at{f.FirstFrame, f.LastFrame, ep.FinTime, f.Last})
+}
+
+// mssExceeded is MSS_EXCEEDED (anomalies.md §5) with its offload guard: a
+// sender whose largest segment is at least twice the receiver's MSS, or an
+// exact multiple of the MSS less a usual options length, shows TSO/GSO/GRO
+// super-segments glued at the capture point, reported as info.
+func (e *Engine) mssExceeded(f *reassembly.Flow, d fsm.Dir) {
+	st := &f.Half[d].Stats
+	if st.SuperSegments == 0 || !st.HasPeerMSS || st.PeerMSS == 0 {
+		return
+	}
+	mss, max := uint32(st.PeerMSS), st.MaxSuperSegment
+	offload := max >= 2*mss
+	for _, opt := range [...]uint32{0, 12, 20, 24, 32} {
+		if opt < mss && max%(mss-opt) == 0 {
+			offload = true
+		}
+	}
+	if offload {
+		e.addAt(f, rule{"mss_exceeded", SeverityInfo, fmt.Sprintf("the %s sent %d segments larger than the peer's MSS %d (up to %d bytes) whose sizes are multiples of a segment: TSO/GSO/GRO glued them at the capture point; not a violation", d, st.SuperSegments, mss, max),
+			"RFC 9293 §3.7.1", [3]string{"", "", ""}}, flowAt(f))
+		return
+	}
+	e.addAt(f, rule{"mss_exceeded", SeverityMedium, fmt.Sprintf("the %s sent %d segments larger than the MSS %d its peer announced (up to %d bytes): a crafted segment, or a middlebox clamping the MSS between the capture point and the peer", d, st.SuperSegments, mss, max),
+		"RFC 9293 §3.7.1 MUST-15", [3]string{"", "", ""}}, flowAt(f))
+}
+
+// zeroWindow is ZERO_WINDOW_STALL and ZERO_WINDOW_PEER_DEAD (anomalies.md
+// §5) for the zero windows d advertised.
+func (e *Engine) zeroWindow(f *reassembly.Flow, d fsm.Dir, n *reassembly.Notes, now time.Time) {
+	z := &n.ZeroWindow
+	if z.Last == 0 {
+		return
+	}
+	if dur := z.Duration(); dur >= e.cfg.ZeroWindowStall {
+		sev := SeverityMedium
+		if dur >= e.cfg.ZeroWindowLong {
+			sev = SeverityHigh
+		}
+		e.addAt(f, rule{"zero_window_stall", sev, fmt.Sprintf("the %s advertised a zero window for %s: its application stopped reading, so the peer could not send", d, dur.Round(time.Second)),
+			"RFC 9293 §3.8.6.1", [3]string{"", "", "tcp.analysis.zero_window"}}, spanAt(z))
+	}
+	if int(z.Count) >= e.cfg.ProbesUnanswered {
+		e.addAt(f, rule{"zero_window_peer_dead", SeverityMedium, fmt.Sprintf("the peer probed the %s's zero window %d times in a row without any answer: the %s is gone while the peer keeps the connection", d, z.Count, d),
+			"RFC 9293 §3.8.6.1; RFC 1122 §4.2.2.17", [3]string{"", "", "tcp.analysis.zero_window_probe"}}, spanAt(z))
+	}
+}
+
+// keepAlive is KEEPALIVE_ONLY_IDLE and KEEPALIVE_UNANSWERED (anomalies.md
+// §5) for the keep-alives d sent.
+func (e *Engine) keepAlive(f *reassembly.Flow, d fsm.Dir, n *reassembly.Notes) {
+	if r := &n.KeepAliveRun; int(r.Count) >= e.cfg.ProbesUnanswered {
+		e.addAt(f, rule{"keepalive_unanswered", SeverityMedium, fmt.Sprintf("the %s sent %d keep-alives in a row over %s without any answer: the peer is gone (Linux drops the connection after tcp_keepalive_probes)", d, r.Count, r.Duration().Round(time.Second)),
+			"RFC 9293 §3.8.4; RFC 1122 §4.2.3.6", [3]string{"", "", "tcp.analysis.keep_alive"}}, spanAt(r))
+	}
+	if k := &n.KeepAliveIdle; k.Last != 0 && k.Duration() >= e.cfg.KeepAliveIdle {
+		sev := SeverityInfo
+		if k.Duration() >= e.cfg.KeepAliveIdleLong {
+			sev = SeverityLow
+		}
+		interval := k.Duration() / time.Duration(k.Count+1)
+		e.addAt(f, rule{"keepalive_only_idle", sev, fmt.Sprintf("the connection carried no data for %s and was kept open only by the %s's keep-alives (%d answered, about every %s): an idle pooled or forgotten connection", k.Duration().Round(time.Second), d, k.Count, interval.Round(time.Second)),
+			"RFC 9293 §3.8.4 MUST-28", [3]string{"", "", "tcp.analysis.keep_alive"}}, spanAt(k))
+	}
+}

@@ -1,0 +1,241 @@
+package anomaly
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tcptrace/tcptrace/fsm"
+	"github.com/tcptrace/tcptrace/reassembly"
+)
+
+// Probe kinds of a port scan: how one connection attempt looked, named as
+// nmap's scan types.
+const (
+	probeSYN     = iota // a SYN answered by SYN-ACK that the opener never completed (nmap -sS on an open port)
+	probeClosed         // a SYN refused or unanswered (any SYN-based scan of a closed or filtered port)
+	probeConnect        // a completed handshake that carried no data (nmap -sT)
+	probeFIN            // FIN without ACK (nmap -sF)
+	probeNull           // no flags (nmap -sN)
+	probeXmas           // FIN+PSH+URG (nmap -sX)
+	probeACK            // a bare ACK opening nothing (nmap -sA, -sW)
+	probeKinds
+)
+
+var probeNames = [probeKinds]string{"syn", "syn_closed", "connect", "fin", "null", "xmas", "ack"}
+
+// maxScanPairs bounds the (source, target) pairs followed, and maxScanPorts
+// the ports remembered per pair: enough to decide, not a port list.
+const (
+	maxScanPairs = 1 << 16
+	maxScanPorts = 4096
+)
+
+type scanKey struct{ src, dst netip.Addr }
+
+// scanPair is one source probing one target host within one window.
+type scanPair struct {
+	start                 time.Time
+	ports                 map[uint16]struct{}
+	open                  map[uint16]struct{} // ports that answered with SYN-ACK
+	probes                [probeKinds]uint64
+	attempts, withData    uint64
+	conn                  uint64
+	firstFrame, lastFrame uint64
+	first, last           time.Time
+}
+
+// scans finds port scans (issue 4): one source touching many ports of one
+// host within a window, few of the connections carrying data. Zeek's
+// scan.zeek (Scan::Port_Scan) uses the same shape: 15 ports in 5 minutes.
+type scans struct {
+	pairs   map[scanKey]*scanPair
+	found   map[scanKey]*Finding
+	order   []scanKey
+	dropped uint64
+}
+
+// probe classifies a finished flow as a scan probe, and reports whether it
+// carried data.
+func probe(f *reassembly.Flow) (kind int, data bool) {
+	c := &f.Conn
+	v := c.Violations()
+	switch {
+	case v[fsm.ViolationNullFlags] > 0:
+		return probeNull, false
+	case v[fsm.ViolationXmas] > 0:
+		return probeXmas, false
+	case v[fsm.ViolationFINNoACK] > 0:
+		return probeFIN, false
+	}
+	data = f.PayloadBytes[fsm.DirClient]+f.PayloadBytes[fsm.DirServer] > 0
+	cl := &f.Half[fsm.DirClient].Stats
+	if c.Midstream {
+		if !data && cl.Packets == cl.PureAcks && cl.Packets > 0 && cl.Packets <= 2 {
+			return probeACK, false
+		}
+		return -1, data
+	}
+	if !c.Ep[fsm.DirClient].SynSent || c.SimOpen {
+		return -1, data
+	}
+	if reached(c, fsm.DirClient, fsm.StateEstablished) && reached(c, fsm.DirServer, fsm.StateEstablished) {
+		if data {
+			return -1, true
+		}
+		return probeConnect, false
+	}
+	if f.Half[fsm.DirServer].SentSYNACK() {
+		return probeSYN, data
+	}
+	return probeClosed, data
+}
+
+func (s *scans) flow(e *Engine, f *reassembly.Flow) {
+	kind, data := probe(f)
+	k := scanKey{f.Client.Addr(), f.Server.Addr()}
+	p := s.pairs[k]
+	if kind < 0 && p == nil {
+		return // ordinary traffic between hosts not (yet) seen probing
+	}
+	if p != nil && f.First.Sub(p.start) >= e.cfg.ScanWindow {
+		s.judge(e, k, p)
+		p = nil
+	}
+	if p == nil {
+		if len(s.pairs) >= maxScanPairs {
+			s.dropped++
+			return
+		}
+		if s.pairs == nil {
+			s.pairs = make(map[scanKey]*scanPair)
+		}
+		p = &scanPair{start: f.First, ports: make(map[uint16]struct{}), open: make(map[uint16]struct{}), firstFrame: f.FirstFrame, first: f.First, conn: f.ID}
+		s.pairs[k] = p
+	}
+	port := f.Server.Port()
+	if len(p.ports) < maxScanPorts {
+		p.ports[port] = struct{}{}
+		if f.Half[fsm.DirServer].SentSYNACK() {
+			p.open[port] = struct{}{}
+		}
+	}
+	p.attempts++
+	if kind >= 0 {
+		p.probes[kind]++
+	}
+	if data {
+		p.withData++
+	}
+	if f.FirstFrame < p.firstFrame {
+		p.firstFrame, p.first, p.conn = f.FirstFrame, f.First, f.ID
+	}
+	if f.LastFrame > p.lastFrame {
+		p.lastFrame, p.last = f.LastFrame, f.Last
+	}
+}
+
+// judge closes a pair's window: a port scan if enough ports and few
+// connections with data.
+func (s *scans) judge(e *Engine, k scanKey, p *scanPair) {
+	delete(s.pairs, k)
+	if len(p.ports) < e.cfg.ScanMinPorts || float64(p.withData) > e.cfg.ScanMaxCompleted*float64(p.attempts) {
+		return
+	}
+	a := s.found[k]
+	if a == nil {
+		if s.found == nil {
+			s.found = make(map[scanKey]*Finding)
+		}
+		a = &Finding{Kind: "port_scan", Severity: SeverityMedium, Confidence: 0.9, Host: k.src, Role: "scanner", Connection: p.conn,
+			FirstFrame: p.firstFrame, First: p.first, RFC: "RFC 9293 §3.10.7.1", Zeek: "Scan::Port_Scan", Scan: &ScanFinding{Target: k.dst}}
+		s.found[k] = a
+		s.order = append(s.order, k)
+	}
+	sc := a.Scan
+	sc.Ports += len(p.ports)
+	sc.Open += len(p.open)
+	sc.Attempts += p.attempts
+	sc.WithData += p.withData
+	for i, n := range p.probes {
+		sc.Probes[i] += n
+	}
+	a.Count = sc.Attempts
+	if p.lastFrame > a.LastFrame {
+		a.LastFrame, a.Last = p.lastFrame, p.last
+	}
+	if sc.Ports >= 5*e.cfg.ScanMinPorts {
+		a.Confidence = 0.99
+	}
+	sc.Types = sc.types()
+	a.Explanation = fmt.Sprintf("%s probed %d ports of %s (%s scan; %d answered SYN-ACK, %d of %d attempts carried data): reconnaissance; check what answered",
+		k.src, sc.Ports, k.dst, strings.Join(sc.Types, "+"), sc.Open, sc.WithData, sc.Attempts)
+}
+
+// finish judges the pairs still open and returns the scans found, in order
+// of discovery.
+func (s *scans) finish(e *Engine) []Finding {
+	keys := make([]scanKey, 0, len(s.pairs))
+	for k := range s.pairs {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return s.pairs[keys[i]].firstFrame < s.pairs[keys[j]].firstFrame })
+	for _, k := range keys {
+		s.judge(e, k, s.pairs[k])
+	}
+	out := make([]Finding, 0, len(s.order))
+	for _, k := range s.order {
+		out = append(out, *s.found[k])
+	}
+	return out
+}
+
+// ScanFinding is the evidence of a port scan: the target, how many distinct
+// ports were probed and answered, and the scan types seen (nmap's names:
+// syn, connect, fin, null, xmas, ack), most used first.
+type ScanFinding struct {
+	Target   netip.Addr
+	Types    []string
+	Ports    int
+	Open     int    // ports that answered with SYN-ACK
+	Attempts uint64 // connections from the scanner to the target
+	WithData uint64 // ... of which carried payload
+	Probes   [probeKinds]uint64
+}
+
+// types names the scan types the probes show, most used first. A SYN to a
+// closed port looks the same in a SYN scan and a connect scan; only the open
+// ports tell them apart (a SYN scan never completes the handshake, a connect
+// scan does), so refused SYNs count as a SYN scan only when no open port
+// says otherwise.
+func (sc *ScanFinding) types() []string {
+	n := sc.Probes
+	switch {
+	case n[probeSYN] > 0:
+		n[probeSYN] += n[probeClosed]
+	case n[probeConnect] > 0:
+		n[probeConnect] += n[probeClosed]
+	default:
+		n[probeSYN] = n[probeClosed]
+	}
+	n[probeClosed] = 0
+	var out []string
+	for i, c := range n {
+		if c > 0 {
+			out = append(out, probeNames[i])
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return n[probeIndex(out[i])] > n[probeIndex(out[j])] })
+	return out
+}
+
+func probeIndex(name string) int {
+	for i, n := range probeNames {
+		if n == name {
+			return i
+		}
+	}
+	return 0
+}

@@ -1,0 +1,277 @@
+#!/bin/bash
+# Makes the findings fixtures in pcaps/findings/ (anomaly engine, issue 4) from real
+# Linux TCP traffic between two network namespaces joined by a veth pair (offloads
+# off), as make.sh does; where the kernel cannot send the segment a case needs, a
+# scapy (gen/crafted.py) or hping3/nmap endpoint talks to a real Linux peer. Each
+# case's recipe is its function below; pcaps/README.md lists what each one shows.
+#
+#   sudo bash pcaps/findings.sh          # every case
+#   sudo bash pcaps/findings.sh CASE ... # only these (names as in f_<name> below)
+#
+# Needs: iproute2, iptables, ethtool, tcpdump, gzip, nmap, hping3, python3-scapy.
+set -euo pipefail
+export LC_ALL=C
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+OUT=$HERE/findings
+PY=/usr/bin/python3
+NA=tfindA NB=tfindB CA=10.99.0.1 SB=10.99.0.2
+[ "$(id -u)" = 0 ] || { echo "findings.sh: run as root" >&2; exit 1; }
+BG=() CAPS=()
+mkdir -p "$OUT"
+
+cleanup() {
+	set +e
+	nskill -9
+	for p in "${BG[@]}" "${CAPS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${BG[@]}" "${CAPS[@]}"; do wait "$p" 2>/dev/null; done
+	ip netns del $NA 2>/dev/null
+	ip netns del $NB 2>/dev/null
+	rm -f /tmp/tfind_*
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+nsx() { local n=$1; shift; ip netns exec "$n" "$@"; }
+peer() { local n=$1; shift; PYTHONPATH=$HERE/gen nsx "$n" $PY "$HERE/gen/findings_peer.py" "$@"; }
+bgpeer() { peer "$@" & BG+=($!); }
+waitfile() { local i; for i in $(seq 1 1000); do [ -e "$1" ] && return 0; sleep 0.01; done; echo "timeout: $1" >&2; return 1; }
+
+ns_up() {
+	ip netns del $NA 2>/dev/null || true
+	ip netns del $NB 2>/dev/null || true
+	rm -f /tmp/tfind_*
+	ip netns add $NA
+	ip netns add $NB
+	for n in $NA $NB; do
+		nsx $n sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+		ip -n $n link set lo up
+	done
+	ip link add va netns $NA address 02:00:00:00:00:01 type veth peer name vb netns $NB address 02:00:00:00:00:02
+	nsx $NA ethtool -K va tso off gso off gro off >/dev/null
+	nsx $NB ethtool -K vb tso off gso off gro off >/dev/null
+	ip -n $NA addr add $CA/24 dev va
+	ip -n $NB addr add $SB/24 dev vb
+	ip -n $NA link set va up
+	ip -n $NB link set vb up
+	sleep 0.3
+}
+
+# cap NS IFACE NAME [tcpdump args]: capture to $OUT/NAME.pcap
+cap() {
+	local ns=$1 ifc=$2 f=$OUT/$3.pcap i
+	shift 3
+	ip netns exec "$ns" tcpdump -Z root -i "$ifc" -U -s 0 -nn --immediate-mode -w "$f" "$@" 2>/tmp/tfind_tcpdump.err &
+	CAPS+=($!)
+	for i in $(seq 1 200); do grep -q "listening on" /tmp/tfind_tcpdump.err 2>/dev/null && return 0; sleep 0.02; done
+	return 1
+}
+# nskill: stop what this script started inside its namespaces (peers, tcpdump).
+nskill() {
+	local n p
+	for n in $NA $NB; do
+		for p in $(ip netns pids $n 2>/dev/null); do kill "$@" "$p" 2>/dev/null || true; done
+	done
+}
+done_case() {
+	sleep 0.3
+	local p
+	for p in "${CAPS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+	for p in "${CAPS[@]}"; do wait "$p" 2>/dev/null || true; done
+	sleep 0.2
+	nskill -9
+	for p in "${BG[@]}"; do wait "$p" 2>/dev/null || true; done
+	CAPS=() BG=()
+}
+
+# nmap -O against a Linux listener: nmap's SEQ probes use base+i ISNs (flagged for
+# the scanner as client); the Linux target's SYN-ACK ISNs (RFC 6528) are not flagged.
+f_nmap_os() {
+	ns_up
+	bgpeer $NB listen 22
+	waitfile /tmp/tfind_ready_22
+	cap $NB vb nmap_os tcp
+	nsx $NA nmap -O -v -n -p 22,9 --max-os-tries 1 $SB >/tmp/tfind_nmap.txt
+	done_case
+	cp /tmp/tfind_nmap.txt "$OUT/nmap_os.nmap.txt"
+}
+
+# SYN scan (nmap -sS) and connect scan (nmap -sT) of ports 1-100, three of them open.
+f_scan_syn() {
+	ns_up
+	bgpeer $NB listen 22 25 80
+	waitfile /tmp/tfind_ready_80
+	cap $NB vb scan_syn tcp
+	nsx $NA nmap -sS -n -p 1-100 $SB >/dev/null
+	done_case
+}
+f_scan_connect() {
+	ns_up
+	bgpeer $NB listen 22 25 80
+	waitfile /tmp/tfind_ready_80
+	cap $NB vb scan_connect tcp
+	nsx $NA nmap -sT -n -p 1-100 $SB >/dev/null
+	done_case
+}
+# FIN, NULL and Xmas scans of ports 1-30.
+f_scan_flags() {
+	ns_up
+	bgpeer $NB listen 22
+	waitfile /tmp/tfind_ready_22
+	cap $NB vb scan_flags tcp
+	for t in -sF -sN -sX; do nsx $NA nmap $t -n -p 1-30 $SB >/dev/null; done
+	done_case
+}
+
+# Negative control: 2000 clean request/response connections from one client to one
+# service (client half-closes, server answers and closes), snaplen 96, gzip.
+f_busy_clean() {
+	ns_up
+	bgpeer $NB serve 8080 echo
+	waitfile /tmp/tfind_ready_8080
+	cap $NB vb busy_clean -s 96 tcp
+	peer $NA busy 8080 2000
+	done_case
+	gzip -9f "$OUT/busy_clean.pcap"
+}
+
+# CLOSE-WAIT leak: four clients send and close; the server never closes, and its
+# keep-alives (1 s) show it alive while it holds the sockets for 4 s.
+f_close_wait_leak() {
+	ns_up
+	bgpeer $NB serve 8081 hold
+	waitfile /tmp/tfind_ready_8081
+	cap $NB vb close_wait_leak tcp
+	HOLD=4 peer $NA leak 8081 4
+	done_case
+}
+
+# Half-close exhaustion: one client opens 25 connections; the server closes each at
+# once (FIN), the client never closes: 25 server sockets in FIN-WAIT-2.
+f_half_close_exhaustion() {
+	ns_up
+	bgpeer $NB serve 8082 close
+	waitfile /tmp/tfind_ready_8082
+	cap $NB vb half_close_exhaustion tcp
+	HOLD=30 bgpeer $NA exhaust 8082 25
+	waitfile /tmp/tfind_connected
+	sleep 1.5
+	done_case
+}
+
+# FIN never acknowledged: the server's iptables drops segments with FIN; captured
+# at the client, whose FIN is retransmitted for 7 s.
+f_fin_unacked() {
+	ns_up
+	bgpeer $NB serve 8083 hold
+	waitfile /tmp/tfind_ready_8083
+	nsx $NB iptables -A INPUT -p tcp --dport 8083 --tcp-flags FIN FIN -j DROP
+	cap $NA va fin_unacked tcp
+	HOLD=7 peer $NA finclose 8083
+	done_case
+}
+
+# Zero-window stall: the server (SO_RCVBUF 4096) never reads; the client writes
+# for 60 s; Linux probes the zero window with backoff.
+f_zero_window_stall() {
+	ns_up
+	bgpeer $NB serve 8084 norecv
+	waitfile /tmp/tfind_ready_8084
+	cap $NB vb zero_window_stall -s 96 tcp
+	HOLD=60 peer $NA flood 8084 400000
+	done_case
+}
+
+# Keep-alives: an idle connection probed every second and answered (6 s), then the
+# same with the server's namespace dropping everything after the connection is up.
+f_keepalive_idle() {
+	ns_up
+	bgpeer $NB serve 8085 keep
+	waitfile /tmp/tfind_ready_8085
+	cap $NB vb keepalive_idle tcp
+	HOLD=6 peer $NA keepalive 8085
+	done_case
+}
+f_keepalive_unanswered() {
+	ns_up
+	bgpeer $NB serve 8086 keep
+	waitfile /tmp/tfind_ready_8086
+	cap $NA va keepalive_unanswered tcp
+	HOLD=6 bgpeer $NA keepalive 8086
+	waitfile /tmp/tfind_connected
+	sleep 0.3
+	nsx $NB iptables -A INPUT -p tcp --dport 8086 -j DROP
+	wait "${BG[-1]}" || true
+	done_case
+}
+
+# SYN with data: hping3 sends a SYN with 64 bytes to a Linux listener; TCP Fast
+# Open (tcp_fastopen=1 client, 2 server) is the negative control.
+f_syn_with_data() {
+	ns_up
+	bgpeer $NB listen 8087
+	waitfile /tmp/tfind_ready_8087
+	cap $NB vb syn_with_data tcp
+	nsx $NA hping3 -S -d 64 -p 8087 -s 40087 -c 1 $SB >/dev/null 2>&1 || true
+	done_case
+}
+f_tfo_clean() {
+	ns_up
+	nsx $NA sysctl -qw net.ipv4.tcp_fastopen=1
+	nsx $NB sysctl -qw net.ipv4.tcp_fastopen=2
+	bgpeer $NB serve 8088 tfo
+	waitfile /tmp/tfind_ready_8088
+	cap $NB vb tfo_clean tcp
+	peer $NA tfo 8088
+	done_case
+}
+
+# Split handshake: a scapy server answers the Linux client's SYN with a bare SYN;
+# the Linux client sends the SYN-ACK (RFC 9293 simultaneous-open rules).
+f_split_handshake() {
+	ns_up
+	nsx $NB iptables -A OUTPUT -p tcp --sport 7100 --tcp-flags RST RST -j DROP
+	bgpeer $NB split split_server 7100
+	waitfile /tmp/tfind_ready_7100
+	sleep 1
+	cap $NB vb split_handshake tcp
+	peer $NA connect 7100
+	done_case
+}
+
+# Crafted client segments against a Linux server (scapy in A, A's kernel RSTs dropped):
+# a 1000-byte segment to a server that announced MSS 536; an ACK of 100000 bytes the
+# server never sent (its next data starts below it); a window that shrinks.
+crafted_case() {
+	local name=$1 port=$2 kind=$3 fn=$4
+	ns_up
+	nsx $NA iptables -A OUTPUT -p tcp --tcp-flags RST RST -j DROP
+	bgpeer $NB serve "$port" "$kind"
+	waitfile /tmp/tfind_ready_$port
+	cap $NB vb "$name" tcp
+	peer $NA crafted "$fn" "$port"
+	done_case
+}
+f_mss_exceeded() { crafted_case mss_exceeded 8089 mss536 mss; }
+f_ack_unseen_data() { crafted_case ack_unseen_data 8090 greet ackunseen; }
+f_window_recision() { crafted_case window_recision 8091 greet recision; }
+
+# Offload negative control: TSO/GSO left on at the sender, captured at the sender:
+# 64 KB super-segments larger than the MSS.
+f_offload_tso() {
+	ns_up
+	nsx $NA ethtool -K va tso on gso on >/dev/null
+	bgpeer $NB serve 8092 echo
+	waitfile /tmp/tfind_ready_8092
+	cap $NA va offload_tso -s 96 tcp
+	$PY - <<'PY' | nsx $NA $PY -c 'import sys,socket; c=socket.create_connection(("10.99.0.2",8092)); c.sendall(sys.stdin.buffer.read()); c.shutdown(socket.SHUT_WR); [None for _ in iter(lambda: c.recv(4096), b"")]'
+import sys; sys.stdout.buffer.write(b"t" * 2000000)
+PY
+	done_case
+}
+
+cases=("$@")
+[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso)
+for c in "${cases[@]}"; do
+	echo "== $c" >&2
+	"f_$c"
+done

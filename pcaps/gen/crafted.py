@@ -1,0 +1,146 @@
+#!/usr/bin/python3
+"""Scapy endpoints for pcaps/findings.sh: segments a Linux stack never sends,
+exchanged with a real Linux peer. The kernel of the scapy side must not answer
+(findings.sh drops its RSTs with iptables)."""
+import random
+import sys
+import threading
+import time
+
+from scapy.all import IP, TCP, AsyncSniffer, Raw, conf, send, sniff
+
+conf.verb = 0
+CLI, SRV = "10.99.0.1", "10.99.0.2"
+M = 0xFFFFFFFF
+
+
+class Client:
+    """A minimal TCP client: handshake, auto-ACK of the server's data and FIN."""
+
+    def __init__(self, dport, sport, win=29200):
+        self.dport, self.sport, self.win = dport, sport, win
+        self.iss = random.getrandbits(32)
+        self.snd_nxt = (self.iss + 1) & M
+        self.rcv_nxt = None
+        self.autoack = True
+        self.got = threading.Event()
+        self.sniffer = AsyncSniffer(iface="va", store=False, prn=self.on,
+                                    filter=f"tcp and src host {SRV} and src port {dport} and dst port {sport}")
+        self.sniffer.start()
+        time.sleep(0.5)
+
+    def seg(self, flags, payload=b"", ack=None, win=None, seq=None):
+        p = IP(src=CLI, dst=SRV) / TCP(sport=self.sport, dport=self.dport, flags=flags,
+                                       seq=self.snd_nxt if seq is None else seq,
+                                       ack=(self.rcv_nxt if ack is None else ack) & M if "A" in flags else 0,
+                                       window=self.win if win is None else win)
+        if payload:
+            p = p / Raw(payload)
+        send(p, iface="va")
+
+    def on(self, p):
+        t = p[TCP]
+        n = len(t.payload) + (1 if t.flags.S else 0) + (1 if t.flags.F else 0)
+        if t.flags.S:
+            self.rcv_nxt = t.seq
+        end = (t.seq + n) & M
+        if self.rcv_nxt is None or ((end - self.rcv_nxt) & M) < 1 << 31:
+            self.rcv_nxt = end
+        self.got.set()
+        if self.autoack and n and not t.flags.S:
+            self.seg("A")
+
+    def connect(self, mss=1460):
+        send(IP(src=CLI, dst=SRV) / TCP(sport=self.sport, dport=self.dport, flags="S", seq=self.iss,
+                                        window=self.win, options=[("MSS", mss)]), iface="va")
+        for _ in range(300):
+            if self.rcv_nxt is not None:
+                break
+            time.sleep(0.01)
+        self.seg("A")
+
+    def wait_data(self, n):
+        """Wait until n bytes of payload (after the SYN) were received."""
+        base = None
+        for _ in range(500):
+            if base is None and self.rcv_nxt is not None:
+                base = self.rcv_nxt
+            if self.rcv_nxt is not None and ((self.rcv_nxt - base) & M) >= n:
+                return
+            time.sleep(0.01)
+
+    def close(self):
+        self.seg("FA")
+        self.snd_nxt = (self.snd_nxt + 1) & M
+        time.sleep(1.5)
+        self.sniffer.stop()
+
+
+def mss(port):
+    """Send one 1000-byte segment to a server that announced MSS 536."""
+    c = Client(int(port), 40501)
+    c.connect()
+    c.wait_data(1)
+    time.sleep(0.2)
+    c.seg("PA", b"m" * 1000)
+    c.snd_nxt = (c.snd_nxt + 1000) & M
+    time.sleep(1.5)
+    c.close()
+
+
+def ackunseen(port):
+    """Acknowledge 100000 bytes the server has not sent; its next data starts below."""
+    c = Client(int(port), 40502)
+    c.connect()
+    c.wait_data(1)
+    time.sleep(0.2)
+    c.seg("A", ack=c.rcv_nxt + 100000)
+    time.sleep(1.5)
+    c.close()
+
+
+def recision(port):
+    """Advertise a window, then shrink it: the right edge moves left."""
+    c = Client(int(port), 40503, win=8192)
+    c.connect()
+    c.wait_data(1)
+    time.sleep(0.2)
+    c.seg("A", win=8192)
+    time.sleep(0.1)
+    c.seg("A", win=1000)
+    time.sleep(0.1)
+    c.win = 1000
+    time.sleep(1.5)
+    c.close()
+
+
+def split_server(port):
+    """Answer each SYN with a bare SYN (split handshake), then ACK the
+    client's SYN-ACK, its data and its FIN."""
+    port = int(port)
+    st = {}
+
+    def on(p):
+        t = p[TCP]
+        key = (p[IP].src, t.sport)
+        out = lambda flags, seq, ack: send(IP(src=SRV, dst=p[IP].src) / TCP(sport=port, dport=t.sport, flags=flags, seq=seq, ack=ack, window=29200, options=[("MSS", 1460)] if "S" in flags else []), iface="vb")
+        if t.flags == "S":
+            iss = random.getrandbits(32)
+            st[key] = [iss, (t.seq + 1) & M]
+            out("S", iss, 0)
+        elif key in st and t.flags.S and t.flags.A:
+            iss, rcv = st[key]
+            st[key] = [(iss + 1) & M, rcv]
+            out("A", (iss + 1) & M, rcv)
+        elif key in st and (len(t.payload) or t.flags.F):
+            snd, rcv = st[key]
+            rcv = (t.seq + len(t.payload) + (1 if t.flags.F else 0)) & M
+            st[key] = [snd, rcv]
+            if t.flags.F:
+                out("FA", snd, rcv)
+                st[key] = [(snd + 1) & M, rcv]
+            else:
+                out("A", snd, rcv)
+
+    open(f"/tmp/tfind_ready_{port}", "w").close()
+    sniff(iface="vb", filter=f"tcp and dst port {port}", prn=on, store=False, timeout=float(sys.argv[-1]) if len(sys.argv) > 4 else 6)

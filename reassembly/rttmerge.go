@@ -1,0 +1,23 @@
+package reassembly
+
+// Merge adds the samples of o to r, for rollups over many connections.
+func (r *RTT) Merge(o *RTT) {
+	if o.Samples == 0 {
+		return
+	}
+	if r.Samples == 0 || o.Min < r.Min {
+		r.Min = o.Min
+	}
+	r.Max = max(r.Max, o.Max)
+	r.Samples += o.Samples
+	r.sum += o.sum
+	r.sumSq += o.sumSq
+	if r.hist == nil {
+		r.hist = new(rttHist)
+	}
+	if o.hist != nil {
+		for i, c := range o.hist {
+			r.hist[i] += c
+		}
+	}
+}

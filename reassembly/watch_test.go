@@ -1,0 +1,100 @@
+package reassembly_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tcptrace/tcptrace/fsm"
+	"github.com/tcptrace/tcptrace/reassembly"
+)
+
+// wpkt is a segment with its window, for the watch's rules.
+type wpkt struct {
+	from     bool // true: the server sent it
+	flags    fsm.Flags
+	seq, ack uint32
+	n        uint32
+	win      uint16
+	ms       int
+}
+
+func watchFlow(t *testing.T, pkts []wpkt) *reassembly.Flow {
+	t.Helper()
+	var done []*reassembly.Flow
+	tab := reassembly.NewTable(reassembly.DefaultConfig(), func(f *reassembly.Flow) { done = append(done, f) })
+	var last time.Time
+	for i, p := range pkts {
+		from, to := cli, srv
+		if p.from {
+			from, to = srv, cli
+		}
+		last = t0.Add(time.Duration(p.ms) * time.Millisecond)
+		tab.Observe(last, from, to, fsm.Segment{Seq: fsm.Seq(p.seq), Ack: fsm.Seq(p.ack), Flags: p.flags, Len: p.n, Window: p.win}, reassembly.Meta{Frame: uint64(i + 1)})
+	}
+	tab.Flush(last)
+	if len(done) != 1 {
+		t.Fatalf("%d flows, want 1", len(done))
+	}
+	return done[0]
+}
+
+// open is a handshake without window scaling: client ISN 100, server 300.
+var open = []wpkt{{false, syn, 100, 0, 0, 1000, 0}, {true, synack, 300, 101, 0, 1000, 1}, {false, ack, 101, 301, 0, 1000, 2}}
+
+func notes(f *reassembly.Flow, d fsm.Dir) reassembly.Notes {
+	if n := f.Half[d].Notes; n != nil {
+		return *n
+	}
+	return reassembly.Notes{}
+}
+
+func TestWatchRecision(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		tail []wpkt
+		want uint32
+	}{
+		{"window shrinks with the same ACK", []wpkt{{true, ack, 301, 101, 0, 8000, 10}, {true, ack, 301, 101, 0, 1000, 20}}, 1},
+		{"ACK advances as the window closes: edge kept", []wpkt{{false, ack, 101, 301, 500, 1000, 5}, {true, ack, 301, 601, 0, 700, 10}}, 0},
+		{"a reordered older ACK is not a recision", []wpkt{{false, ack, 101, 301, 500, 1000, 5}, {true, ack, 301, 601, 0, 1000, 10}, {true, ack, 301, 301, 0, 1000, 11}}, 0},
+		{"a zero window at the old edge", []wpkt{{false, ack, 101, 301, 1000, 1000, 5}, {true, ack, 301, 1101, 0, 0, 10}}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := watchFlow(t, append(append([]wpkt(nil), open...), tt.tail...))
+			if got := notes(f, fsm.DirServer).Recision.Count; got != tt.want {
+				t.Errorf("server recisions = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWatchAckUnseen(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		tail []wpkt
+		want uint32
+	}{
+		// The client ACKs 1000 bytes beyond the server's 100; the server's
+		// next data starts at 401: it had not sent them.
+		{"next data starts below the ACK", []wpkt{{true, ack, 301, 101, 100, 1000, 5}, {false, ack, 101, 1401, 0, 1000, 6}, {true, ack, 401, 101, 100, 1000, 7}}, 1},
+		// Linux answers such an ACK with a duplicate ACK at its SND.NXT.
+		{"duplicate ACK at SND.NXT", []wpkt{{true, ack, 301, 101, 100, 1000, 5}, {false, ack, 101, 1401, 0, 1000, 6}, {true, ack, 401, 101, 0, 1000, 7}}, 1},
+		// The capture missed 401..1401: the server's next data starts at
+		// the ACK, so the data was sent.
+		{"capture loss", []wpkt{{true, ack, 301, 101, 100, 1000, 5}, {false, ack, 101, 1401, 0, 1000, 6}, {true, ack, 1401, 101, 100, 1000, 7}}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := watchFlow(t, append(append([]wpkt(nil), open...), tt.tail...))
+			if got := notes(f, fsm.DirClient).AckUnseen.Count; got != tt.want {
+				t.Errorf("client ack_unseen = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWatchSYNData(t *testing.T) {
+	f := watchFlow(t, []wpkt{{false, syn, 100, 0, 64, 1000, 0}, {true, synack, 300, 101, 0, 1000, 1}})
+	if n := notes(f, fsm.DirClient); n.SYNData.Count != 1 || n.SYNData.Frame != 1 || n.TFO {
+		t.Errorf("SYN data = %+v, want one at frame 1, no TFO", n)
+	}
+}
