@@ -130,6 +130,13 @@ type Rollup struct {
 	// RTT merges the round-trip samples of both directions of every
 	// connection (reassembly.RTT: Karn's rule, a log histogram).
 	RTT reassembly.RTT
+
+	// Host is set (and Service is not) on a per-host rollup: every service
+	// of one server address summed. Services counts them; ISN is the
+	// verdict on the host's SYN-ACK ISNs (hostroll.go).
+	Host     netip.Addr
+	Services int
+	ISN      string
 }
 
 // RetransmissionRate is Retransmitted/DataPackets.
@@ -551,6 +558,13 @@ func (e *Engine) Finish() ([]Finding, []Rollup) {
 	for _, s := range e.services {
 		roll = append(roll, s.Rollup)
 	}
+	worstFirst(roll)
+	return out, append(roll, e.hostRollups(roll, out)...)
+}
+
+// worstFirst sorts rollups: most findings above info, then lowest handshake
+// success, then most connections.
+func worstFirst(roll []Rollup) {
 	sort.Slice(roll, func(i, j int) bool {
 		a, b := &roll[i], &roll[j]
 		if a.Findings != b.Findings {
@@ -562,9 +576,11 @@ func (e *Engine) Finish() ([]Finding, []Rollup) {
 		if a.Connections != b.Connections {
 			return a.Connections > b.Connections
 		}
-		return a.Service.String() < b.Service.String()
+		if c := a.Service.Compare(b.Service); c != 0 {
+			return c < 0
+		}
+		return a.Host.Less(b.Host)
 	})
-	return out, roll
 }
 
 type rule struct {

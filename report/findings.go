@@ -87,6 +87,13 @@ type Rollup struct {
 	RTTP50     int64  `json:"rtt_p50_us,omitempty"`
 	RTTP95     int64  `json:"rtt_p95_us,omitempty"`
 	RTTP99     int64  `json:"rtt_p99_us,omitempty"`
+	// Host is set on the per-host rows that follow the services: every
+	// service of one server address summed (service then holds the bare
+	// address). Services counts them; ISNVerdict is what the ISN detector
+	// concluded about the host's SYN-ACK ISNs.
+	Host       string `json:"host,omitempty"`
+	Services   int    `json:"services,omitempty"`
+	ISNVerdict string `json:"isn_verdict,omitempty"`
 }
 
 // NewFindings converts the engine's findings.
@@ -126,10 +133,17 @@ func NewFindings(fs []anomaly.Finding) []Finding {
 func NewRollups(rs []anomaly.Rollup) []Rollup {
 	out := make([]Rollup, len(rs))
 	for i, r := range rs {
-		out[i] = Rollup{Service: r.Service.String(), Connections: r.Connections, Attempts: r.Attempts, Established: r.Established,
+		svc := r.Service.String()
+		if r.Host.IsValid() {
+			svc = r.Host.String()
+		}
+		out[i] = Rollup{Service: svc, Connections: r.Connections, Attempts: r.Attempts, Established: r.Established,
 			HandshakeSuccess: r.HandshakeSuccess(), Resets: r.Resets, ResetRate: r.ResetRate(), Refused: r.Refused,
 			Unanswered: r.Unanswered, HalfCloseLeaks: r.HalfCloseLeaks, Findings: r.Findings,
-			RetransmissionRate: r.RetransmissionRate(), RTTSamples: r.RTT.Samples}
+			RetransmissionRate: r.RetransmissionRate(), RTTSamples: r.RTT.Samples, Services: r.Services, ISNVerdict: r.ISN}
+		if r.Host.IsValid() {
+			out[i].Host = r.Host.String()
+		}
 		if r.RTT.Samples > 0 {
 			out[i].RTTP50, out[i].RTTP95, out[i].RTTP99 = r.RTT.Quantile(0.5).Microseconds(), r.RTT.Quantile(0.95).Microseconds(), r.RTT.Quantile(0.99).Microseconds()
 		}
@@ -144,12 +158,20 @@ const maxTextRollups = 20
 // writeFindings renders the first screen of the text report: services and
 // findings, worst first, so a person sees the problems before the details.
 func writeFindings(w io.Writer, r *Report) {
-	if len(r.Rollups) > 0 {
+	var services, hosts []Rollup
+	for _, x := range r.Rollups {
+		if x.Host != "" {
+			hosts = append(hosts, x)
+		} else {
+			services = append(services, x)
+		}
+	}
+	if len(services) > 0 {
 		fmt.Fprintf(w, "\nservices (worst first)\n")
 		fmt.Fprintf(w, "    %-28s %7s %9s %7s %7s %9s %6s %7s %17s %8s\n", "service", "conns", "handshake", "resets", "refused", "unanswer", "leaks", "rexmit", "rtt p50/p95/p99", "findings")
-		for i, s := range r.Rollups {
+		for i, s := range services {
 			if i == maxTextRollups {
-				fmt.Fprintf(w, "    ... %d more services in the JSON report\n", len(r.Rollups)-i)
+				fmt.Fprintf(w, "    ... %d more services in the JSON report\n", len(services)-i)
 				break
 			}
 			rtt := "-"
@@ -157,6 +179,17 @@ func writeFindings(w io.Writer, r *Report) {
 				rtt = fmt.Sprintf("%s/%s/%s", ms(s.RTTP50), ms(s.RTTP95), ms(s.RTTP99))
 			}
 			fmt.Fprintf(w, "    %-28s %7d %8.0f%% %7d %7d %9d %6d %6.1f%% %17s %8d\n", s.Service, s.Connections, 100*s.HandshakeSuccess, s.Resets, s.Refused, s.Unanswered, s.HalfCloseLeaks, 100*s.RetransmissionRate, rtt, s.Findings)
+		}
+	}
+	if len(hosts) > 0 {
+		fmt.Fprintf(w, "\nhosts (worst first)\n")
+		fmt.Fprintf(w, "    %-28s %8s %7s %9s %7s %6s %8s  %s\n", "host", "services", "conns", "handshake", "resets", "leaks", "findings", "ISN verdict")
+		for i, h := range hosts {
+			if i == maxTextRollups {
+				fmt.Fprintf(w, "    ... %d more hosts in the JSON report\n", len(hosts)-i)
+				break
+			}
+			fmt.Fprintf(w, "    %-28s %8d %7d %8.0f%% %7d %6d %8d  %s\n", h.Host, h.Services, h.Connections, 100*h.HandshakeSuccess, h.Resets, h.HalfCloseLeaks, h.Findings, h.ISNVerdict)
 		}
 	}
 	if len(r.Findings) == 0 {

@@ -55,7 +55,8 @@ func TestFindingsOnFixtures(t *testing.T) {
 	if f := r.Findings[0]; f.Severity != "low" || f.Count != 1 || f.Service != "10.99.0.2:8007" || f.FirstFrame != 1 {
 		t.Errorf("syn_unanswered = %+v, want low (retransmitted), count 1, service 10.99.0.2:8007, from frame 1", f)
 	}
-	if len(r.Rollups) != 1 || r.Rollups[0].Unanswered != 1 || r.Rollups[0].HandshakeSuccess != 0 {
+	// One service row, then one host row summing it.
+	if len(r.Rollups) != 2 || r.Rollups[0].Unanswered != 1 || r.Rollups[0].HandshakeSuccess != 0 || r.Rollups[1].Host != "10.99.0.2" || r.Rollups[1].Services != 1 || r.Rollups[1].Unanswered != 1 {
 		t.Errorf("rollups = %+v", r.Rollups)
 	}
 }
@@ -145,8 +146,12 @@ func TestFindingsNegativeControls(t *testing.T) {
 				if len(r.Findings) != 0 {
 					t.Errorf("findings = %v, want none", kinds(r))
 				}
-				if len(r.Rollups) != 1 || r.Rollups[0].HandshakeSuccess != 1 || r.Rollups[0].RTTSamples == 0 || r.Rollups[0].RTTP50 <= 0 || r.Rollups[0].RTTP99 < r.Rollups[0].RTTP50 {
+				if len(r.Rollups) != 2 || r.Rollups[0].HandshakeSuccess != 1 || r.Rollups[0].RTTSamples == 0 || r.Rollups[0].RTTP50 <= 0 || r.Rollups[0].RTTP99 < r.Rollups[0].RTTP50 {
 					t.Errorf("rollups = %+v", r.Rollups)
+				}
+				// The Linux server's SYN-ACK ISNs (the latest 1024 of 2000 kept): not predictable.
+				if h := r.Rollups[1]; h.Host != "10.99.0.2" || h.ISNVerdict != "not predictable (1024 distinct 4-tuples)" || h.RTTSamples != r.Rollups[0].RTTSamples {
+					t.Errorf("host rollup = %+v", h)
 				}
 			}
 			if file == "tfo_clean.pcap" && len(findingsOf(r, "syn_with_data")) != 0 {
@@ -173,6 +178,9 @@ func TestFindingsNmap(t *testing.T) {
 	}
 	if !scanner {
 		t.Errorf("nmap's SEQ probes (10.99.0.1 as client) not flagged critical counter_step: %v", kinds(r))
+	}
+	if h := r.Rollups[len(r.Rollups)-1]; h.Host != "10.99.0.2" || h.ISNVerdict != "not predictable (8 distinct 4-tuples)" {
+		t.Errorf("target host rollup = %+v, want 10.99.0.2 not predictable", h)
 	}
 	for _, tt := range []struct {
 		file  string

@@ -1,0 +1,80 @@
+package anomaly
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/tcptrace/tcptrace/fsm"
+)
+
+// hostRollups sums the service rollups per server address and adds the
+// verdict on the host's server-side ISNs (issue 4: rollups per service and
+// per host), worst first.
+func (e *Engine) hostRollups(services []Rollup, findings []Finding) []Rollup {
+	byHost := make(map[netip.Addr]*Rollup)
+	var order []netip.Addr
+	for i := range services {
+		s := &services[i]
+		ip := s.Service.Addr()
+		h := byHost[ip]
+		if h == nil {
+			h = &Rollup{Host: ip}
+			byHost[ip] = h
+			order = append(order, ip)
+		}
+		h.Services++
+		h.Connections += s.Connections
+		h.Attempts += s.Attempts
+		h.Established += s.Established
+		h.Resets += s.Resets
+		h.Refused += s.Refused
+		h.Unanswered += s.Unanswered
+		h.HalfCloseLeaks += s.HalfCloseLeaks
+		h.Findings += s.Findings
+		h.DataPackets += s.DataPackets
+		h.Retransmitted += s.Retransmitted
+		h.RTT.Merge(&s.RTT)
+	}
+	out := make([]Rollup, 0, len(order))
+	for _, ip := range order {
+		h := byHost[ip]
+		h.ISN = e.isnVerdict(ip, findings)
+		for i := range findings {
+			if f := &findings[i]; f.Host == ip && f.Service == (netip.AddrPort{}) && f.Severity > SeverityInfo {
+				h.Findings++
+			}
+		}
+		out = append(out, *h)
+	}
+	worstFirst(out)
+	return out
+}
+
+// isnVerdict says what the ISN detector concluded about ip's ISNs as a
+// server: predictable (with severity and subtype), not predictable, or too
+// few samples to say; empty when it sent no SYN-ACK.
+func (e *Engine) isnVerdict(ip netip.Addr, findings []Finding) string {
+	for i := range findings {
+		f := &findings[i]
+		if f.Kind == ISNPredictable.String() && f.Host == ip && f.Role == "server" && f.ISN != nil {
+			return fmt.Sprintf("predictable: %s, %s, about %.0f bits to guess", f.Severity, f.ISN.Subtype, f.ISN.HEst)
+		}
+	}
+	n := e.isn.Samples(ip, fsm.DirServer)
+	switch {
+	case n == 0:
+		return ""
+	case n < 4:
+		return fmt.Sprintf("too few samples (%d distinct 4-tuples, 4 needed)", n)
+	}
+	return fmt.Sprintf("not predictable (%d distinct 4-tuples)", n)
+}
+
+// Samples returns how many distinct-tuple ISN samples the tracker holds for
+// host in role.
+func (tr *ISNTracker) Samples(host netip.Addr, role Role) int {
+	if h := tr.hosts[hostKey{host, role}]; h != nil {
+		return len(h.ring)
+	}
+	return 0
+}
