@@ -61,6 +61,23 @@ func (e *Engine) lifecycle(f *reassembly.Flow, now time.Time) {
 			e.addAt(f, rule{"window_recision", SeverityLow, fmt.Sprintf("the %s moved the right edge of its receive window left (shrank the window) %d times: data already allowed in flight may be dropped", d, n.Recision.Count),
 				"RFC 9293 §3.8.6 SHLD-14", [3]string{"window_recision", "", ""}}, noteAt(&n.Recision))
 		}
+		if r := n.RSTInjection; r.Count >= 2 {
+			if r.Frame == 0 {
+				// Scored only by what followed: the connection's first RST.
+				r.Frame, r.Time = c.RstFrame, f.Last
+				for _, t := range c.Timeline[d] {
+					if t.Frame == c.RstFrame {
+						r.Time = t.Time
+					}
+				}
+			}
+			sev := SeverityMedium
+			if r.Count >= 3 {
+				sev = SeverityHigh
+			}
+			e.addAt(f, rule{"suspected_rst_injection", sev, fmt.Sprintf("a RST claiming to come from the %s looks forged (injection score %d: %s): an off-path or on-path attacker reset the connection", d, r.Count, n.RSTWhy),
+				"RFC 5961 §3; RFC 7323 §5", [3]string{"", "suspected_rst_inject", ""}}, noteAt(&r))
+		}
 		e.zeroWindow(f, d, n, now)
 		e.keepAlive(f, d, n)
 	}
@@ -79,6 +96,9 @@ func (e *Engine) rstMidstream(f *reassembly.Flow) {
 		return
 	}
 	by := c.RstBy
+	if n := f.Half[by].Notes; n != nil && n.RSTInjection.Count >= 2 {
+		return // reported as suspected_rst_injection instead
+	}
 	why := fmt.Sprintf("the %s aborted an established connection with RST (in %s): its application closed with unread data, used SO_LINGER 0, or crashed", by, c.RstState)
 	if c.Ep[by].FinSent {
 		why = fmt.Sprintf("the %s reset the connection after its own FIN (in %s): data arrived for a socket its application had closed", by, c.RstState)

@@ -255,6 +255,20 @@ f_mss_exceeded() { crafted_case mss_exceeded 8089 mss536 mss; }
 f_ack_unseen_data() { crafted_case ack_unseen_data 8090 greet ackunseen; }
 f_window_recision() { crafted_case window_recision 8091 greet recision; }
 
+# RST injection: scapy in A forges the client's RST to the server (exact sequence
+# number, TTL 50, IP ID off the run) while the real Linux client keeps writing.
+f_rst_injection() {
+	ns_up
+	bgpeer $NB serve 8093 hold
+	waitfile /tmp/tfind_ready_8093
+	cap $NB vb rst_injection tcp
+	bgpeer $NA crafted inject 8093
+	waitfile /tmp/tfind_injector
+	sleep 0.5
+	peer $NA chatty 8093
+	done_case
+}
+
 # Offload negative control: TSO/GSO left on at the sender, captured at the sender:
 # 64 KB super-segments larger than the MSS.
 f_offload_tso() {
@@ -270,7 +284,7 @@ PY
 }
 
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso)
+[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection)
 for c in "${cases[@]}"; do
 	echo "== $c" >&2
 	"f_$c"

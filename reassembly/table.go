@@ -69,6 +69,9 @@ type Meta struct {
 	// IPID is the IPv4 identification (0 for IPv6), used to recognise
 	// capture duplicates (DirStats.Duplicates).
 	IPID uint16
+	// TTL is the IPv4 TTL or IPv6 hop limit, for the injection score of
+	// resets (watch.go).
+	TTL uint8
 	// BadChecksum marks a segment whose TCP checksum failed verification.
 	// It is counted (and given to the Zeek view, which records it as
 	// Zeek does) but not stepped through the state machine, as Zeek and

@@ -1,6 +1,7 @@
 package reassembly
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/tcptrace/tcptrace/fsm"
@@ -62,11 +63,21 @@ type Notes struct {
 	// KeepAliveRun is the longest run of keep-alives this sender sent with
 	// no segment at all from its peer in between (Count probes).
 	KeepAliveRun Span
+	// RSTInjection is the first RST of this sender that the injection score
+	// of anomalies.md §5 finds suspect (Count: its score, at least 2);
+	// RSTWhy names the indicators that scored.
+	RSTInjection Note
+	RSTWhy       string
 	// KeepAliveIdle is the longest stretch without payload in either
 	// direction during which this sender's keep-alives were answered
 	// (Count exchanges), from the last payload (or the first packet) to the
 	// last answered probe.
 	KeepAliveIdle Span
+
+	// Starts of the open zero-window episode and keep-alive run, kept here
+	// rather than in every flow: both are rare.
+	zeroFrame, kaRunFrame uint64
+	zeroNs, kaRunNs       int64
 }
 
 // watchDir is the per-sender state of the watch: a handful of numbers, no
@@ -83,21 +94,25 @@ type watchDir struct {
 	pendNs    int64
 
 	// Zero-window episode (this sender advertises zero).
-	zeroFrame uint64
-	zeroNs    int64
-	probes    uint32 // peer probes since this sender's last segment, during the episode
+	probes uint32 // peer probes since this sender's last segment, during the episode
 
 	// Keep-alives this sender sent with no reply, and their first one.
-	kaRun      uint32
-	kaRunFrame uint64
-	kaRunNs    int64
+	kaRun uint32
+
+	// Injection score inputs: the sender's TTL baseline (the value of its
+	// first segment and how many agreed), its last IP ID and TSval, and
+	// whether it sent a RST (and kept sending after it).
+	ttl, ttlSame, segs uint8
+	lastID             uint16
+	idRun              bool // IP IDs so far incremented by at most 10 a segment
+	lastTS             uint32
+	tsSet, rstSent     bool
+	afterRST           bool
 
 	// Payload and answered keep-alives since: the keep-alive-only idle stretch.
 	lastPayload int64
 	payFrame    uint64
 	kaExch      uint32
-	kaLastFrame uint64
-	kaLastNs    int64
 	kaPending   bool // a keep-alive waits for its answer
 }
 
@@ -145,9 +160,8 @@ func (f *Flow) watch(now int64, d fsm.Dir, s *fsm.Segment, m *Meta) {
 		// sent (anomalies.md §5: probe + ACK with ack == prober's snd_max).
 		pw.kaPending = false
 		pw.kaExch++
-		pw.kaLastFrame, pw.kaLastNs = m.Frame, now
 		if pw.kaExch >= 2 {
-			kaIdle(f, p, pw)
+			kaIdle(f, p, pw, m.Frame, now)
 		}
 	}
 
@@ -191,7 +205,9 @@ func (f *Flow) watch(now int64, d fsm.Dir, s *fsm.Segment, m *Meta) {
 	if flags&(fsm.FlagSYN|fsm.FlagFIN|fsm.FlagRST) == 0 && flags&fsm.FlagACK != 0 {
 		switch {
 		case s.Window == 0 && !w.zero:
-			w.zero, w.zeroFrame, w.zeroNs = true, m.Frame, now
+			w.zero = true
+			n := h.notes()
+			n.zeroFrame, n.zeroNs = m.Frame, now
 		case s.Window != 0 && w.zero:
 			w.zero = false
 			zeroSpan(h, w, m.Frame, now)
@@ -212,7 +228,8 @@ func (f *Flow) watch(now int64, d fsm.Dir, s *fsm.Segment, m *Meta) {
 	// window is a persist probe, anomalies.md §5).
 	if v&VerdictKeepAlive != 0 && !pw.zero {
 		if w.kaRun == 0 {
-			w.kaRunFrame, w.kaRunNs = m.Frame, now
+			n := h.notes()
+			n.kaRunFrame, n.kaRunNs = m.Frame, now
 		}
 		w.kaRun++
 		w.kaPending = true
@@ -225,6 +242,7 @@ func (f *Flow) watch(now int64, d fsm.Dir, s *fsm.Segment, m *Meta) {
 		w.lastPayload, w.payFrame = now, m.Frame
 		w.kaExch, pw.kaExch = 0, 0
 	}
+	injection(h, w, s, m, now)
 	if end := s.Seq.Add(s.LogicalLen()); !rst && (!w.sent || w.sndMax.LessThan(end)) {
 		w.sndMax, w.sent = end, true
 	}
@@ -235,13 +253,13 @@ func (f *Flow) watch(now int64, d fsm.Dir, s *fsm.Segment, m *Meta) {
 func keepRun(h *Half, w *watchDir, frame uint64, now int64) {
 	n := h.notes()
 	if w.kaRun > n.KeepAliveRun.Count {
-		n.KeepAliveRun = Span{First: w.kaRunFrame, From: time.Unix(0, w.kaRunNs).UTC(), Last: frame, To: time.Unix(0, now).UTC(), Count: w.kaRun}
+		n.KeepAliveRun = Span{First: n.kaRunFrame, From: time.Unix(0, n.kaRunNs).UTC(), Last: frame, To: time.Unix(0, now).UTC(), Count: w.kaRun}
 	}
 }
 
 // kaIdle records the payload-free stretch that ends with the prober's last
 // answered keep-alive, if it is the longest so far.
-func kaIdle(f *Flow, h *Half, w *watchDir) {
+func kaIdle(f *Flow, h *Half, w *watchDir, frame uint64, now int64) {
 	a, b := &f.Half[0].watch, &f.Half[1].watch
 	if b.lastPayload > a.lastPayload {
 		a = b
@@ -251,20 +269,96 @@ func kaIdle(f *Flow, h *Half, w *watchDir) {
 		start, first = f.First.UnixNano(), f.FirstFrame
 	}
 	n := h.notes()
-	if d := w.kaLastNs - start; d > int64(n.KeepAliveIdle.Duration()) || n.KeepAliveIdle.Last == 0 {
-		n.KeepAliveIdle = Span{First: first, From: time.Unix(0, start).UTC(), Last: w.kaLastFrame, To: time.Unix(0, w.kaLastNs).UTC(), Count: w.kaExch}
+	if d := now - start; d > int64(n.KeepAliveIdle.Duration()) || n.KeepAliveIdle.Last == 0 {
+		n.KeepAliveIdle = Span{First: first, From: time.Unix(0, start).UTC(), Last: frame, To: time.Unix(0, now).UTC(), Count: w.kaExch}
 	}
 }
 
 // zeroSpan records the open zero-window episode of w, up to frame, if it is
 // the longest so far.
 func zeroSpan(h *Half, w *watchDir, frame uint64, now int64) {
-	if now == w.zeroNs {
+	n := h.notes()
+	if now == n.zeroNs {
 		return
 	}
-	n := h.notes()
-	if d := time.Duration(now - w.zeroNs); d > n.ZeroWindow.Duration() {
+	if d := time.Duration(now - n.zeroNs); d > n.ZeroWindow.Duration() {
 		c := n.ZeroWindow.Count
-		n.ZeroWindow = Span{First: w.zeroFrame, From: time.Unix(0, w.zeroNs).UTC(), Last: frame, To: time.Unix(0, now).UTC(), Count: c}
+		n.ZeroWindow = Span{First: n.zeroFrame, From: time.Unix(0, n.zeroNs).UTC(), Last: frame, To: time.Unix(0, now).UTC(), Count: c}
+	}
+}
+
+// injection scores a RST against its sender's earlier segments (anomalies.md
+// §5, injection score): a TTL off the baseline (2 for one hop, 3 for more),
+// an IP ID far off an incrementing run (2), a TSval behind the previous one
+// (2), and the sender going on after its RST (3). A score of 2 or more is
+// noted; the baseline needs 4 earlier segments, 90 % of them with one TTL.
+func injection(h *Half, w *watchDir, s *fsm.Segment, m *Meta, now int64) {
+	rst := s.Flags&fsm.FlagRST != 0
+	if w.rstSent && !rst && !w.afterRST && (s.Len > 0 || s.Flags&(fsm.FlagSYN|fsm.FlagFIN) != 0) {
+		// Its stack kept sending after "its" RST: someone else sent it.
+		w.afterRST = true
+		n := h.notes()
+		if n.RSTInjection.Count == 0 {
+			// Frame 0: the engine points at the connection's first RST
+			// (fsm.Conn.RstFrame).
+			n.RSTInjection.Count, n.RSTWhy = 0, ""
+		} else {
+			n.RSTWhy += ", "
+		}
+		n.RSTInjection.Count += 3
+		n.RSTWhy += "the sender kept sending after it"
+	}
+	if rst && !w.rstSent {
+		w.rstSent = true
+		score, why := 0, ""
+		add := func(p int, s string) {
+			score += p
+			if why != "" {
+				why += ", "
+			}
+			why += s
+		}
+		if w.segs >= 4 && int(w.ttlSame)*10 >= int(w.segs)*9 && m.TTL != w.ttl {
+			d := int(m.TTL) - int(w.ttl)
+			if d == 1 || d == -1 {
+				add(2, fmt.Sprintf("TTL %d against %d on its other segments", m.TTL, w.ttl))
+			} else {
+				add(3, fmt.Sprintf("TTL %d against %d on its other segments", m.TTL, w.ttl))
+			}
+		}
+		if w.segs >= 4 && w.idRun && !m.IPv6 && m.IPID != 0 {
+			if d := m.IPID - w.lastID; d > 1000 && -d > 1000 {
+				add(2, fmt.Sprintf("IP ID %d off its run at %d", m.IPID, w.lastID))
+			}
+		}
+		if s.HasTS && w.tsSet && int32(s.TSVal-w.lastTS) < 0 {
+			add(2, "TSval behind its previous one")
+		}
+		if score >= 2 {
+			n := h.notes()
+			n.RSTInjection.mark(m.Frame, now)
+			n.RSTInjection.Count = uint32(score)
+			n.RSTWhy = why
+		}
+		return
+	}
+	if rst {
+		return
+	}
+	// Baselines from the sender's ordinary segments.
+	if w.segs == 0 {
+		w.ttl, w.idRun = m.TTL, true
+	} else if d := m.IPID - w.lastID; d > 10 {
+		w.idRun = false
+	}
+	if w.segs < ^uint8(0) { // both saturate together, keeping the ratio
+		w.segs++
+		if m.TTL == w.ttl {
+			w.ttlSame++
+		}
+	}
+	w.lastID = m.IPID
+	if s.HasTS {
+		w.lastTS, w.tsSet = s.TSVal, true
 	}
 }

@@ -456,7 +456,7 @@ func (a *analysis) loop(ctx context.Context, src packetSource, prog *progress) {
 	var p capture.Packet
 	var n uint64
 	for src.Next(&p) {
-		f, d := a.table.Observe(p.TS, p.Src, p.Dst, p.Seg, reassembly.Meta{Frame: p.Frame, WireLen: p.WireLen, IPLen: p.IPLen, Truncated: p.Truncated, IPv6: p.IPv6, Tunneled: p.Tunneled, IPID: p.IPID, BadChecksum: p.Checksum == capture.ChecksumBad})
+		f, d := a.table.Observe(p.TS, p.Src, p.Dst, p.Seg, reassembly.Meta{Frame: p.Frame, WireLen: p.WireLen, IPLen: p.IPLen, Truncated: p.Truncated, IPv6: p.IPv6, Tunneled: p.Tunneled, IPID: p.IPID, TTL: p.TTL, BadChecksum: p.Checksum == capture.ChecksumBad})
 		if a.pkts != nil {
 			if err := a.pkts.Write(p.Frame, f, d, p.Seg.Len); err != nil && a.werr == nil {
 				a.werr = err

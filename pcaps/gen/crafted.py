@@ -144,3 +144,25 @@ def split_server(port):
 
     open(f"/tmp/tfind_ready_{port}", "w").close()
     sniff(iface="vb", filter=f"tcp and dst port {port}", prn=on, store=False, timeout=float(sys.argv[-1]) if len(sys.argv) > 4 else 6)
+
+
+def inject(port):
+    """Reset the server's side of a Linux connection with a RST forged as
+    the client's (exact sequence number, TTL 50 instead of 64); the real
+    client keeps sending."""
+    port, seen = int(port), []
+
+    def on(p):
+        t = p[TCP]
+        if len(t.payload):
+            seen.append((t.sport, (t.seq + len(t.payload)) & M, p[IP].id))
+    sn = AsyncSniffer(iface="va", store=False, prn=on, filter=f"tcp and src host {CLI} and dst port {port}")
+    sn.start()
+    open("/tmp/tfind_injector", "w").close()
+    for _ in range(500):
+        if len(seen) >= 5:
+            break
+        time.sleep(0.01)
+    sn.stop()
+    sport, nxt, ipid = seen[-1]
+    send(IP(src=CLI, dst=SRV, ttl=50, id=(ipid + 20000) & 0xFFFF) / TCP(sport=sport, dport=port, flags="R", seq=nxt), iface="va")

@@ -146,6 +146,15 @@ def main():
                 pass
             c.close()
             time.sleep(0.3)
+    elif mode == "chatty":  # chatty PORT: a line every 0.2 s for 3 s
+        c = socket.create_connection((SRV, int(sys.argv[2])))
+        for i in range(15):
+            try:
+                c.sendall(b"line %d\n" % i)
+            except OSError:
+                break
+            time.sleep(0.2)
+        os._exit(0)
     elif mode == "connect":  # connect PORT: a kernel client (for the split handshake)
         c = socket.create_connection((SRV, int(sys.argv[2])), timeout=5)
         c.sendall(b"hello\n")
