@@ -299,6 +299,10 @@ func (e *Engine) Flow(f *reassembly.Flow, now time.Time) {
 		e.add(f, "syn_unanswered", sev, "connection attempts got no SYN-ACK, RST or ICMP error: the service is down, filtered, or the path drops them", "RFC 9293 §3.5", [3]string{"S0", "", ""})
 	case fsm.CloseRefused:
 		e.add(f, "conn_refused", SeverityInfo, "connection attempts were refused with RST: nothing listens on this port", "RFC 9293 §3.10.7.1", [3]string{"REJ", "", ""})
+	case fsm.CloseReset:
+		if c.RstBy == fsm.DirClient && c.RstState == fsm.StateSynSent && f.Half[fsm.DirServer].SentSYNACK() {
+			e.add(f, "handshake_aborted", SeverityInfo, "the client answered the server's SYN-ACK with RST instead of completing the handshake: typical of a raw-socket (SYN) scanner, or a SYN-ACK that arrived after the client gave up", "RFC 9293 §3.5, §3.10.7.3", [3]string{"RSTOS0", "", ""})
+		}
 	case fsm.CloseHalfOpen:
 		e.add(f, "half_open", SeverityInfo, "the server answered with SYN-ACK but the client never completed the handshake", "RFC 9293 §3.5; RFC 4987", [3]string{"", "", ""})
 	}

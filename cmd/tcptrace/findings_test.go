@@ -202,6 +202,16 @@ func TestFindingsNmap(t *testing.T) {
 			f, sc := fs[0], fs[0].Scan
 			types := append([]string(nil), sc.Types...)
 			sort.Strings(types)
+			if tt.file == "scan_syn.pcap" {
+				// Each open port's SYN-ACK was answered by nmap's RST.
+				var n uint64
+				for _, a := range findingsOf(r, "handshake_aborted") {
+					n += a.Count
+				}
+				if n != 3 {
+					t.Errorf("handshake_aborted = %d, want 3 (one per open port)", n)
+				}
+			}
 			if f.Host != "10.99.0.1" || f.Role != "scanner" || sc.Target != "10.99.0.2" || !reflect.DeepEqual(types, tt.types) || sc.Ports != tt.ports || sc.Open != tt.open || sc.WithData != 0 || f.Severity != "medium" {
 				t.Errorf("port_scan = %+v %+v, want 10.99.0.1 -> 10.99.0.2, %v, %d ports, %d open", f, *sc, tt.types, tt.ports, tt.open)
 			}
