@@ -40,8 +40,10 @@ func (e *Engine) hostRollups(services []Rollup, findings []Finding) []Rollup {
 		h := byHost[ip]
 		h.ISN = e.isnVerdict(ip, findings)
 		for i := range findings {
-			if f := &findings[i]; f.Host == ip && f.Service == (netip.AddrPort{}) && f.Severity > SeverityInfo {
-				h.Findings++
+			f := &findings[i]
+			about := f.Host == ip && f.Service == (netip.AddrPort{}) || f.Scan != nil && f.Scan.Target == ip
+			if about && f.Severity > SeverityInfo {
+				h.Findings++ // host-level findings: its ISNs, or a scan of it
 			}
 		}
 		out = append(out, *h)

@@ -202,6 +202,9 @@ func TestFindingsNmap(t *testing.T) {
 			f, sc := fs[0], fs[0].Scan
 			types := append([]string(nil), sc.Types...)
 			sort.Strings(types)
+			if h := r.Rollups[len(r.Rollups)-1]; h.Host != "10.99.0.2" || h.Findings == 0 {
+				t.Errorf("the scanned host's rollup = %+v, want the scan counted", h)
+			}
 			if tt.file == "scan_syn.pcap" {
 				// Each open port's SYN-ACK was answered by nmap's RST.
 				var n uint64
