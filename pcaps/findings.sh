@@ -181,6 +181,20 @@ f_zero_window_stall() {
 	done_case
 }
 
+# Dead peer behind a zero window: as above, captured at the client; 1.5 s in, B's
+# INPUT drops everything, so the client's zero-window probes go unanswered.
+f_zero_window_peer_dead() {
+	ns_up
+	bgpeer $NB serve 8094 norecv
+	waitfile /tmp/tfind_ready_8094
+	cap $NA va zero_window_peer_dead -s 96 tcp
+	HOLD=8 bgpeer $NA flood 8094 400000
+	sleep 1.5
+	nsx $NB iptables -A INPUT -p tcp --dport 8094 -j DROP
+	wait "${BG[-1]}" || true
+	done_case
+}
+
 # Keep-alives: an idle connection probed every second and answered (6 s), then the
 # same with the server's namespace dropping everything after the connection is up.
 f_keepalive_idle() {
@@ -284,7 +298,7 @@ PY
 }
 
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection)
+[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection zero_window_peer_dead)
 for c in "${cases[@]}"; do
 	echo "== $c" >&2
 	"f_$c"

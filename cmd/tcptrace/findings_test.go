@@ -98,6 +98,7 @@ func TestFindingsIssue4Fixtures(t *testing.T) {
 		{"offload_tso.pcap", nil, "mss_exceeded", "info", "10.99.0.2:8092", 1, [2]uint64{}},
 		{"ack_unseen_data.pcap", nil, "ack_unseen_data", "medium", "10.99.0.2:8090", 1, [2]uint64{8, 8}},
 		{"window_recision.pcap", nil, "window_recision", "low", "10.99.0.2:8091", 1, [2]uint64{7, 7}},
+		{"zero_window_peer_dead.pcap", nil, "zero_window_peer_dead", "medium", "10.99.0.2:8094", 1, [2]uint64{}},
 		{"rst_injection.pcap", nil, "suspected_rst_injection", "high", "10.99.0.2:8093", 1, [2]uint64{14, 14}},
 	} {
 		t.Run(tt.file, func(t *testing.T) {
