@@ -256,8 +256,9 @@ type ISNConfig struct {
 	// so a tuple not seen for 1024 connections counts as new again.
 	MaxSamplesPerHost int
 	// MaxSamples bounds the distinct-tuple samples over all hosts (default
-	// 1<<20, about 130 MB). Past it, samples for new tuples are dropped
-	// (ISNStats.DroppedBudget).
+	// 1<<17, about 16 MB, so that memory stays bounded by open connections
+	// rather than growing with a capture's total: issue 7). Past it,
+	// samples for new tuples are dropped (ISNStats.DroppedBudget).
 	MaxSamples int
 	// Window is how many of the most recent increments the predictors
 	// are fit on (default 32). It bounds Findings' cost to O(n·Window²)
@@ -294,7 +295,7 @@ const (
 	defaultAlpha      = 1e-6
 	defaultMaxHosts   = 65536
 	defaultMaxPerHost = 1024
-	defaultMaxSamples = 1 << 20
+	defaultMaxSamples = 1 << 17
 	defaultWindow     = 32
 
 	// retransWindow: "same 4-tuple and same ISN within 130 s = one

@@ -7,8 +7,10 @@ MEMCAP=${MEMCAP:-8388608}
 log() { echo "bench: $*" >&2; }
 
 # timed OUT CMD...: runs CMD once, stdout to OUT, under /usr/bin/time -v,
-# and sets WALL (seconds, /usr/bin/time's elapsed wall clock), RSS (peak
-# KiB), STATUS (exit status) and CAPPED (1 if killed for passing MEMCAP).
+# and sets WALL (seconds, /usr/bin/time's elapsed wall clock), CPU (user +
+# system seconds: less sensitive than WALL to other work on a shared
+# machine), RSS (peak KiB), STATUS (exit status) and CAPPED (1 if killed
+# for passing MEMCAP).
 # Needs $work (a scratch directory).
 timed() {
 	local out=$1
@@ -32,6 +34,7 @@ timed() {
 	STATUS=0
 	wait "$tp" || STATUS=$?
 	WALL=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s}' "$work/time.txt")
+	CPU=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.2f", s}' "$work/time.txt")
 	RSS=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
 }
 

@@ -41,15 +41,15 @@ gen() {
 }
 
 # measure CMD...: runs CMD $RUNS times with stdout to /dev/null and sets
-# WALL and RSS to the medians, or both to "over" if it passed MEMCAP. Any
-# other failure aborts the benchmark.
+# WALL, CPU and RSS to the medians, or all to "over" if it passed MEMCAP.
+# Any other failure aborts the benchmark.
 measure() {
-	local walls=() rsss=() i
+	local walls=() cpus=() rsss=() i
 	for ((i = 0; i < RUNS; i++)); do
 		timed /dev/null "$@"
 		if [ "$CAPPED" = 1 ]; then
 			log "killed above MEMCAP ($(mib "$MEMCAP") MiB): $*"
-			WALL=over RSS=over
+			WALL=over CPU=over RSS=over
 			return
 		fi
 		if [ "$STATUS" != 0 ]; then
@@ -58,9 +58,11 @@ measure() {
 			exit 1
 		fi
 		walls+=("$WALL")
+		cpus+=("$CPU")
 		rsss+=("$RSS")
 	done
 	WALL=$(printf '%s\n' "${walls[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	CPU=$(printf '%s\n' "${cpus[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 	RSS=$(printf '%s\n' "${rsss[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 }
 
@@ -85,6 +87,7 @@ size=$(stat -c %s "$work/main.pcap")
 rows=(
 	"tcptrace -T json (full analysis)|$work/tcptrace -q -T json $work/main.pcap"
 	"tcptrace -T jsonl|$work/tcptrace -q -T jsonl $work/main.pcap"
+	"tcptrace -T text|$work/tcptrace -q -T text $work/main.pcap"
 	"floor: pcapgo + DecodingLayerParser + flow map|$work/floor $work/main.pcap"
 	"pcapgo read only|$work/floor -read $work/main.pcap"
 )
@@ -96,39 +99,43 @@ if command -v tshark >/dev/null; then
 	rows+=("tshark -q -z conv,tcp|tshark -q -z conv,tcp -r $work/main.pcap")
 fi
 
-declare -A wall rss
+declare -A wall cpu rss
 names=()
 for row in "${rows[@]}"; do
 	name=${row%%|*} cmd=${row#*|}
 	log "timing: $name"
 	# shellcheck disable=SC2086 # the command is split on purpose
 	measure $cmd
-	wall[$name]=$WALL rss[$name]=$RSS
+	wall[$name]=$WALL cpu[$name]=$CPU rss[$name]=$RSS
 	names+=("$name")
 done
 
 echo "### Throughput: $PACKETS packets, $CONNS connections, $CONCURRENT open at once ($((size / 1048576)) MiB)"
 echo
-echo "Median of $RUNS runs, output to /dev/null; peak RSS from /usr/bin/time -v. The last two"
-echo "columns divide the other command's wall time by tcptrace's (above 1: tcptrace is faster)."
+echo "Median of $RUNS runs, output to /dev/null; CPU is user + system time and peak RSS is from"
+echo "/usr/bin/time -v. The last two columns divide the other command's wall time by tcptrace's"
+echo "(above 1: tcptrace is faster); on a shared machine compare the CPU column as well."
 echo
-echo "| command | wall s | packets/s | peak RSS | vs tcptrace -T json | vs tcptrace -T jsonl |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| command | wall s | CPU s | packets/s | peak RSS | vs tcptrace -T json | vs tcptrace -T jsonl |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
 json="tcptrace -T json (full analysis)" jsonl="tcptrace -T jsonl"
 for name in "${names[@]}"; do
 	w=${wall[$name]} r=${rss[$name]}
 	if [ "$w" = over ]; then
-		echo "| $name | - | - | killed above $(mib "$MEMCAP") MiB | - | - |"
+		echo "| $name | - | - | - | killed above $(mib "$MEMCAP") MiB | - | - |"
 		continue
 	fi
 	c1=- c2=-
 	if [ "${wall[$json]}" != over ] && [ "$name" != "$json" ]; then c1="$(ratio "$w" "${wall[$json]}")"; fi
 	if [ "${wall[$jsonl]}" != over ] && [ "$name" != "$jsonl" ]; then c2="$(ratio "$w" "${wall[$jsonl]}")"; fi
-	echo "| $name | $w | $(pps "$PACKETS" "$w") M | $(mib "$r") MiB | $c1 | $c2 |"
+	echo "| $name | $w | ${cpu[$name]} | $(pps "$PACKETS" "$w") M | $(mib "$r") MiB | $c1 | $c2 |"
 done
 if [ "${rss[$json]}" != over ]; then
 	echo
-	echo "Peak RSS of tcptrace -T json per connection: $(awk -v k="${rss[$json]}" -v c="$CONNS" 'BEGIN {printf "%.1f", k/c}') KiB ($CONNS connections)."
+	held=$("$work/tcptrace" -q -T jsonl "$work/main.pcap" | tail -n 1 | grep -o '"max_concurrent":[0-9]*' | cut -d: -f2)
+	echo "Peak RSS of tcptrace -T json per connection: $(awk -v k="${rss[$json]}" -v c="$CONNS" 'BEGIN {printf "%.1f", k/c}') KiB over all $CONNS connections;"
+	echo "$(awk -v k="${rss[$json]}" -v c="$held" 'BEGIN {printf "%.1f", k/c}') KiB per connection held at once ($held at most, in -T jsonl: open ones, and ended ones"
+	echo "waiting out their 2 s of quiet), the runtime's and the findings engine's fixed budgets included."
 fi
 
 if [ "$CHECKS" = 0 ]; then

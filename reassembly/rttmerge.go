@@ -1,6 +1,7 @@
 package reassembly
 
-// Merge adds the samples of o to r, for rollups over many connections.
+// Merge adds the samples of o to r, for rollups over many connections. r's
+// histogram turns dense (about 1 KiB): rollups are few, connections many.
 func (r *RTT) Merge(o *RTT) {
 	if o.Samples == 0 {
 		return
@@ -14,10 +15,21 @@ func (r *RTT) Merge(o *RTT) {
 	r.sumSq += o.sumSq
 	if r.hist == nil {
 		r.hist = new(rttHist)
+		if r.sparse != nil {
+			for _, x := range r.sparse.bins[:r.sparse.n] {
+				r.hist[x.bucket] += x.count
+			}
+			r.sparse = nil
+		}
 	}
 	if o.hist != nil {
 		for i, c := range o.hist {
 			r.hist[i] += c
+		}
+	}
+	if o.sparse != nil {
+		for _, x := range o.sparse.bins[:o.sparse.n] {
+			r.hist[x.bucket] += x.count
 		}
 	}
 }

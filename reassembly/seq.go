@@ -145,12 +145,13 @@ type wire struct {
 	firstAck  bool   // is_first_ack: a SYN was sent and no pure ACK since
 	lastFlags Verdict
 
+	// Ordered so that no padding makes every flow larger (issue 7).
 	nextSeq         fsm.Seq // highest SEQ+LEN sent (nextseq); 0 = unset
-	nextSeqTime     int64
 	maxSeqToBeAcked fsm.Seq // highest contiguous SEQ+LEN sent; 0 = unset
 	lastAck         fsm.Seq // last ACK field sent (whatever the flags); 0 = unset
+	dupAckNum       int32   // -1 silences further ack_lost_segment verdicts
+	nextSeqTime     int64
 	lastAckTime     int64
-	dupAckNum       int32 // -1 silences further ack_lost_segment verdicts
 	lastNonDupAck   uint64
 
 	unacked []sent // insertion order; at most maxUnacked

@@ -57,17 +57,17 @@ type DirStats struct {
 	ZeroWindowProbes     uint64
 	ZeroWindowProbeBytes uint64
 
-	SACKPackets   uint64 // segments with a SACK option
-	DSACKPackets  uint64 // of which the first block is a D-SACK (RFC 2883); needs Segment.SACKLeft/Right
-	MaxSACKBlocks uint8
+	SACKPackets  uint64 // segments with a SACK option
+	DSACKPackets uint64 // of which the first block is a D-SACK (RFC 2883); needs Segment.SACKLeft/Right
+	// MaxSACKBlocks (the most SACK blocks in one segment) is below, with
+	// the other small fields.
 
 	MaxSegment, MinSegment uint32 // payload sizes of data segments
 	// MaxWindow and MinWindow are the largest and the smallest non-zero
 	// window advertised (on segments with ACK or SYN), scaled when both
-	// SYNs carried a window-scale option (WindowScaled); a SYN's own window
-	// is never scaled (RFC 7323 §2.2).
+	// SYNs carried a window-scale option (WindowScaled, below); a SYN's own
+	// window is never scaled (RFC 7323 §2.2).
 	MaxWindow, MinWindow uint32
-	WindowScaled         bool
 	// ZeroWindows counts zero-window advertisements (segments without SYN,
 	// FIN or RST advertising a zero window, tshark's zero_window).
 	ZeroWindows uint64
@@ -98,6 +98,11 @@ type DirStats struct {
 	// sender may send. Valid iff HasPeerMSS.
 	PeerMSS    uint16
 	HasPeerMSS bool
+	// MaxSACKBlocks and WindowScaled belong above (SACKPackets, MaxWindow);
+	// they sit here, with the other small fields, so that no padding makes
+	// every flow larger (issue 7).
+	MaxSACKBlocks uint8
+	WindowScaled  bool
 	// SuperSegments counts segments larger than PeerMSS: TSO/GSO on the
 	// sender or GRO on the receiver glued segments before the capture
 	// point saw them. They are capture-point artefacts, not anomalies.
@@ -106,9 +111,10 @@ type DirStats struct {
 
 	// HandshakeRTT is the time from this side's SYN to the peer's first
 	// acknowledgment of it, when the SYN was sent once (Ostermann's "RTT
-	// from 3WHS"). Valid iff HasHandshakeRTT.
-	HandshakeRTT    time.Duration
+	// from 3WHS"). Valid iff HasHandshakeRTT (first, to fill the padding
+	// after MaxSuperSegment).
 	HasHandshakeRTT bool
+	HandshakeRTT    time.Duration
 	// RTT holds the round-trip samples of this sender's segments: the time
 	// from a segment to the acknowledgment that covers it exactly, for
 	// segments sent once (Karn's rule).
@@ -132,20 +138,22 @@ type DirStats struct {
 	Reordered         uint64
 	HolesDropped      uint64 // holes forgotten because more than maxHoles were open at once
 
+	// Ordered by size, so that no padding makes every flow's two
+	// DirStats larger (issue 7).
 	first, last int64
 	zeroSince   int64
-	atZero      bool
-	winSet      bool
+	synTime     int64
+	ackUnseen   uint64 // bytes acknowledged beyond everything seen
 	lastWin     uint32
-	initDone    bool
-	dataStarted bool
 	dataStart   fsm.Seq
 	synSeq      fsm.Seq
-	synTime     int64
 	lastTSval   uint32
 	dups        [8]dupKey
+	atZero      bool
+	winSet      bool
+	initDone    bool
+	dataStarted bool
 	dupIx       uint8
-	ackUnseen   uint64 // bytes acknowledged beyond everything seen
 }
 
 type dupKey struct {
@@ -572,12 +580,17 @@ func (sp *space) acked(ack fsm.Seq, st *DirStats) {
 
 // RTT summarizes round-trip samples: exact minimum, maximum, mean and
 // standard deviation, and percentiles from a log-scale histogram (8 buckets
-// per power of two of microseconds: within 6%), so memory stays fixed.
+// per power of two of microseconds: within 6%), so memory stays fixed. The
+// histogram is sparse while few buckets are in use (a connection's RTTs
+// rarely spread over more than a handful: 8 bytes a bucket, sorted, in 136
+// bytes), and turns dense (rttBuckets counters, about 1 KiB) only past
+// rttSparseMax buckets; a direction without samples holds neither.
 type RTT struct {
 	Samples  uint64
 	Min, Max time.Duration
 	sum      float64 // seconds
 	sumSq    float64
+	sparse   *rttSparse // nil before the first sample and once dense
 	hist     *rttHist
 }
 
@@ -585,6 +598,22 @@ type RTT struct {
 const rttBuckets = 8 + 33*8
 
 type rttHist [rttBuckets]uint32
+
+// rttBin is one non-empty bucket of a sparse histogram.
+type rttBin struct {
+	bucket uint16
+	count  uint32
+}
+
+// rttSparseMax is the most buckets a sparse histogram holds; one more and
+// it turns dense.
+const rttSparseMax = 16
+
+// rttSparse is a sparse histogram: its first n bins, sorted by bucket.
+type rttSparse struct {
+	n    int
+	bins [rttSparseMax]rttBin
+}
 
 func rttBucket(d time.Duration) int {
 	us := uint64(d / time.Microsecond)
@@ -620,10 +649,38 @@ func (r *RTT) add(d time.Duration) {
 	x := d.Seconds()
 	r.sum += x
 	r.sumSq += x * x
-	if r.hist == nil {
-		r.hist = new(rttHist)
+	b := rttBucket(d)
+	if r.hist != nil {
+		r.hist[b]++
+		return
 	}
-	r.hist[rttBucket(d)]++
+	if r.sparse == nil {
+		r.sparse = new(rttSparse)
+	}
+	// Sparse: find the bucket, or where it goes, from the end (RTTs
+	// drift slowly, so the match is usually near).
+	sp := r.sparse
+	bins := sp.bins[:sp.n]
+	i := len(bins)
+	for i > 0 && int(bins[i-1].bucket) > b {
+		i--
+	}
+	if i > 0 && int(bins[i-1].bucket) == b {
+		bins[i-1].count++
+		return
+	}
+	if sp.n == rttSparseMax {
+		r.hist = new(rttHist)
+		for _, x := range bins {
+			r.hist[x.bucket] = x.count
+		}
+		r.sparse = nil
+		r.hist[b]++
+		return
+	}
+	copy(sp.bins[i+1:sp.n+1], bins[i:])
+	sp.bins[i] = rttBin{uint16(b), 1}
+	sp.n++
 }
 
 // Avg returns the mean sample.
@@ -650,11 +707,20 @@ func (r *RTT) Stddev() time.Duration {
 // Quantile returns the q-quantile (0 < q ≤ 1) of the samples, from the
 // histogram, clamped to the exact minimum and maximum.
 func (r *RTT) Quantile(q float64) time.Duration {
-	if r.Samples == 0 || r.hist == nil {
+	if r.Samples == 0 {
 		return 0
 	}
 	rank := uint64(math.Ceil(q * float64(r.Samples)))
 	var seen uint64
+	if r.hist == nil {
+		for _, x := range r.sparse.bins[:r.sparse.n] {
+			seen += uint64(x.count)
+			if seen >= rank {
+				return min(max(rttBucketMid(int(x.bucket)), r.Min), r.Max)
+			}
+		}
+		return r.Max
+	}
 	for i, c := range r.hist {
 		seen += uint64(c)
 		if seen >= rank && c > 0 {

@@ -21,6 +21,27 @@ func MakeKey(src, dst netip.AddrPort) Key {
 	return Key{src, dst}
 }
 
+// mapKey is a Key packed for the flow map: pointer-free (netip.Addr holds
+// a pointer, which the map's hash and equality would chase and the GC
+// scan) and 38 bytes rather than 64.
+type mapKey struct {
+	a, b   [16]byte
+	pa, pb uint16
+	v4     uint8 // bit 0: A is IPv4, bit 1: B is (an IPv4 address and its IPv4-mapped IPv6 form differ)
+}
+
+func (k Key) pack() mapKey {
+	a, b := k.A.Addr(), k.B.Addr()
+	var v4 uint8
+	if a.Is4() {
+		v4 |= 1
+	}
+	if b.Is4() {
+		v4 |= 2
+	}
+	return mapKey{a.As16(), b.As16(), k.A.Port(), k.B.Port(), v4}
+}
+
 func less(a, b netip.AddrPort) bool {
 	if c := a.Addr().Compare(b.Addr()); c != 0 {
 		return c < 0
@@ -110,10 +131,8 @@ type Flow struct {
 	Client      netip.AddrPort
 	Server      netip.AddrPort
 	Incarnation int // 1 for the first use of the 4-tuple in the capture, 2 for the next...
-	// RolesGuessed is set when no SYN showed who opened the connection;
-	// RoleReason then says how the roles were chosen.
-	RolesGuessed bool
-	RoleReason   string
+	// RoleReason says how the roles were chosen when RolesGuessed.
+	RoleReason string
 
 	Conn fsm.Conn
 	// Zeek follows the flow with Zeek's rules for conn_state and history.
@@ -129,6 +148,9 @@ type Flow struct {
 	BadChecksums          [2]uint64 // segments that failed checksum verification (not stepped)
 	IPv6                  bool
 	Tunneled              bool
+	// RolesGuessed is set when no SYN showed who opened the connection
+	// (beside the other flags, so that no padding makes every Flow larger).
+	RolesGuessed bool
 
 	End EndReason
 
@@ -172,7 +194,7 @@ type Stats struct {
 // Table is the flow table. Not safe for concurrent use.
 type Table struct {
 	cfg   Config
-	flows map[Key]*Flow
+	flows map[mapKey]*Flow
 	done  func(*Flow)
 	head  *Flow // least recently active
 	tail  *Flow
@@ -185,7 +207,7 @@ type Table struct {
 // NewTable returns an empty table. done is called with every flow when it
 // leaves the table (reuse, eviction, Flush), in that order of events.
 func NewTable(cfg Config, done func(*Flow)) *Table {
-	return &Table{cfg: cfg, flows: make(map[Key]*Flow), done: done}
+	return &Table{cfg: cfg, flows: make(map[mapKey]*Flow), done: done}
 }
 
 // Stats returns the table's counters.
@@ -202,7 +224,7 @@ func (t *Table) Observe(ts time.Time, src, dst netip.AddrPort, seg fsm.Segment, 
 		t.now = ts
 	}
 	k := MakeKey(src, dst)
-	f := t.flows[k]
+	f := t.flows[k.pack()]
 	bareSYN := seg.Flags&(fsm.FlagSYN|fsm.FlagACK|fsm.FlagRST|fsm.FlagFIN) == fsm.FlagSYN
 	if f != nil && bareSYN {
 		d := f.Dir(src)
@@ -270,7 +292,7 @@ func (t *Table) create(k Key, src, dst netip.AddrPort, seg fsm.Segment, m Meta, 
 		f.RolesGuessed = true
 		f.Client, f.Server, f.RoleReason = guessRoles(src, dst)
 	}
-	t.flows[k] = f
+	t.flows[k.pack()] = f
 	t.append(f)
 	if n := len(t.flows); n > t.stats.MaxConcurrent {
 		t.stats.MaxConcurrent = n
@@ -315,7 +337,7 @@ func (t *Table) evict(f *Flow, why EndReason) {
 // remove takes f out of the table and hands it to the done callback.
 func (t *Table) remove(f *Flow, why EndReason) {
 	f.End = why
-	delete(t.flows, f.Key)
+	delete(t.flows, f.Key.pack())
 	t.unlink(f)
 	f.orderSteps()
 	if t.done != nil {

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/netip"
@@ -294,9 +295,15 @@ func NewConnection(f *reassembly.Flow) Connection {
 
 // WriteJSON writes the whole report as one indented JSON document.
 func WriteJSON(w io.Writer, r *Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	// Encoded compact, then indented by appendIndent: what an Encoder with
+	// SetIndent("", "  ") writes, at a fraction of its cost (issue 7).
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(r); err != nil {
+		return err
+	}
+	out := appendIndent(make([]byte, 0, buf.Len()*2), bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), "")
+	_, err := w.Write(append(out, '\n'))
+	return err
 }
 
 // JSONLines writes one JSON object per line: each connection as it is

@@ -274,6 +274,7 @@ func (a *analysis) periodic(now time.Time) {
 	a.nextTick = now.Add(tickEvery)
 	if a.jsonl != nil {
 		a.table.FinishEnded(now, endedQuiet)
+		a.send() // what ended goes out now, not a batch later
 	}
 	if a.tap.pcap != nil && a.tap.pcap.w != nil && a.tap.pcap.err == nil {
 		a.tap.pcap.err = a.tap.pcap.w.Flush()
@@ -293,9 +294,11 @@ func (a *analysis) snapshot(now time.Time) {
 	s := report.Snapshot{Time: report.Time(now), Open: a.table.Len(), Connections: make([]report.OpenConnection, 0, a.table.Len())}
 	a.table.Each(func(f *reassembly.Flow) { s.Connections = append(s.Connections, report.NewOpenConnection(f)) })
 	slices.SortFunc(s.Connections, func(x, y report.OpenConnection) int { return int(x.ID) - int(y.ID) })
-	if err := a.jsonl.Snapshot(s); err != nil && a.werr == nil {
-		a.werr = err
-	}
+	a.serial(func() {
+		if err := a.jsonl.Snapshot(s); err != nil && a.werr == nil {
+			a.werr = err
+		}
+	})
 }
 
 // interruptible opens a capture input so that a signal can interrupt a

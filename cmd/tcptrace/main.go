@@ -181,6 +181,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print no warnings or progress on stderr")
 	fs.BoolVarP(&o.numeric, "numeric", "n", false, "accepted for tcpdump compatibility: tcptrace never resolves names")
 	fs.BoolVarP(&o.printVersion, "version", "V", false, "print the version and exit")
+	prof := addProfileFlags(fs)
 	addFindingFlags(fs, &o.findings)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: tcptrace [flags] (-r FILE ... | -i IFACE) [filter expression]\n       tcptrace [flags] FILE ...\n\n%s", fs.FlagUsages())
@@ -240,6 +241,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if code := checkLiveFlags(&o, expr, stderr); code != exitOK {
 		return code
 	}
+	if err := prof.start(); err != nil {
+		fmt.Fprintf(stderr, "tcptrace: %v\n", err)
+		return exitFailure
+	}
+	defer prof.stop()
 
 	t := &tap{expr: expr, userspace: expr != "" && !live, filters: make(map[capture.LinkType]*filter.Filter), count: o.count}
 	var a *analysis
@@ -287,6 +293,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		out = f
 	}
 	a = newAnalysis(&o, out)
+	if usePipeline(&o) && !prof.serial {
+		a.startPipeline()
+	}
 	a.tap = t
 	a.capture.Filter = expr
 	code := exitOK
@@ -320,6 +329,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(stderr, "tcptrace: warning: %s\n", w)
 		}
 	}
+	if err := prof.heap(); err != nil {
+		fmt.Fprintf(stderr, "tcptrace: %v\n", err)
+	}
 	if err := a.finish(); err != nil {
 		fmt.Fprintf(stderr, "tcptrace: write report: %v\n", err)
 		return exitFailure
@@ -341,6 +353,12 @@ type analysis struct {
 	ladders map[uint64]*reassembly.Flow
 	traces  map[uint64]*report.Trace // --svg (pictures.go)
 	html    *report.HTMLPage         // -T html (pictures.go)
+	jstream *report.JSONStream       // -T json of more than streamAfter connections (stream.go)
+	pipe    *pipeline                // the report side's goroutine (pipeline.go)
+	// doneLast is the latest packet's capture time when the flow being
+	// reported finished.
+	doneLast time.Time
+
 	capture report.Capture
 	frames  uint64
 	last    time.Time
@@ -370,7 +388,7 @@ func newAnalysis(o *options, out io.Writer) *analysis {
 		a.pktbuf = bufio.NewWriterSize(out, 64<<10)
 		a.pkts = report.NewPacketLines(a.pktbuf)
 	}
-	a.table = reassembly.NewTable(cfg, a.done)
+	a.table = reassembly.NewTable(cfg, a.handoff)
 	a.engine = anomaly.NewEngine(o.findings)
 	a.tap = &tap{}
 	a.ticking = a.jsonl != nil || o.write != ""
@@ -379,7 +397,7 @@ func newAnalysis(o *options, out io.Writer) *analysis {
 
 // done receives every flow as it leaves the table.
 func (a *analysis) done(f *reassembly.Flow) {
-	a.engine.Flow(f, a.last)
+	a.engine.Flow(f, a.doneLast)
 	a.keepTrace(f)
 	if a.pkts != nil {
 		return // -T packets writes frames, not connections
@@ -393,6 +411,9 @@ func (a *analysis) done(f *reassembly.Flow) {
 		if err := a.jsonl.Connection(c); err != nil && a.werr == nil {
 			a.werr = err
 		}
+		return
+	}
+	if a.streamJSON(&c) {
 		return
 	}
 	if a.o.ladder.wants(f.ID) {
@@ -532,6 +553,7 @@ func appendNew(list []string, s string) []string {
 // finish flushes the flow table and writes the report.
 func (a *analysis) finish() error {
 	a.table.Flush(a.last)
+	a.drain()
 	if err := a.writeSVG(); err != nil {
 		return err
 	}
@@ -569,6 +591,9 @@ func (a *analysis) finish() error {
 			return a.werr
 		}
 		return a.jsonl.Capture(a.capture)
+	}
+	if a.jstream != nil {
+		return a.finishStream(rollups, findings)
 	}
 	sort.Slice(a.conns, func(i, j int) bool { return a.conns[i].ID < a.conns[j].ID })
 	r := &report.Report{SchemaVersion: report.SchemaVersion, Tool: "tcptrace " + version, Capture: a.capture, Rollups: rollups, Findings: findings, Connections: a.conns}
