@@ -11,10 +11,12 @@ func appendIndent(dst, src []byte, prefix string) []byte {
 	newline := func(dst []byte) []byte {
 		dst = append(dst, '\n')
 		dst = append(dst, prefix...)
-		for range depth {
-			dst = append(dst, ' ', ' ')
+		n := 2 * depth
+		for n > len(spaces) {
+			dst = append(dst, spaces...)
+			n -= len(spaces)
 		}
-		return dst
+		return append(dst, spaces[:n]...)
 	}
 	for i := 0; i < len(src); i++ {
 		c := src[i]
@@ -54,3 +56,6 @@ func appendIndent(dst, src []byte, prefix string) []byte {
 	}
 	return dst
 }
+
+// spaces is indentation for appendIndent, sixteen levels at a time.
+const spaces = "                                "

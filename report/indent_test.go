@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -13,6 +14,7 @@ func TestAppendIndent(t *testing.T) {
 		`{"a":[],"b":{},"c":[1,2,{"d":"e"}],"f":"g,h:{[\"\\"}`,
 		`[[[]],{"":{"x":[true,false,null,-1.5e3]}}]`,
 		`{"s":"\u003chtml\u003e \\\" ] } , :","t":"é"}`,
+		strings.Repeat("[", 40) + "1" + strings.Repeat("]", 40), // deeper than spaces
 	}
 	for _, d := range docs {
 		for _, prefix := range []string{"", "    "} {

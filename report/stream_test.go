@@ -3,6 +3,7 @@ package report_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -16,7 +17,7 @@ import (
 
 // streamConns returns the connections of a few handshakes, one of them
 // reset, as the flow table hands them over.
-func streamConns(t *testing.T, n int) []report.Connection {
+func streamConns(t testing.TB, n int) []report.Connection {
 	t.Helper()
 	var out []report.Connection
 	tb := reassembly.NewTable(reassembly.DefaultConfig(), func(f *reassembly.Flow) { out = append(out, report.NewConnection(f)) })
@@ -105,5 +106,46 @@ func TestJSONStream(t *testing.T) {
 		if got, want := strings.Join(keys, ","), "schema_version,tool,connections,rollups,findings,capture"; got != want {
 			t.Errorf("n=%d: keys %s, want %s", n, got, want)
 		}
+	}
+}
+
+// BenchmarkJSONStream is the -T json encoding of one connection record
+// (report.JSONStream: compact encoding, then appendIndent).
+func BenchmarkJSONStream(b *testing.B) {
+	conns := streamConns(b, 2)
+	s := report.NewJSONStream(io.Discard, report.SchemaVersion, "tcptrace bench")
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Connection(&conns[1]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkJSONLines is the -T jsonl encoding of one connection record.
+func BenchmarkJSONLines(b *testing.B) {
+	conns := streamConns(b, 2)
+	j := report.NewJSONLines(io.Discard)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := j.Connection(conns[1]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkNewConnection builds one connection record from a finished flow.
+func BenchmarkNewConnection(b *testing.B) {
+	var flows []*reassembly.Flow
+	tb := reassembly.NewTable(reassembly.DefaultConfig(), func(f *reassembly.Flow) { flows = append(flows, f) })
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	cli, srv := netip.MustParseAddrPort("10.0.0.1:40000"), netip.MustParseAddrPort("10.0.0.2:443")
+	tb.Observe(t0, cli, srv, fsm.Segment{Flags: fsm.FlagSYN, Seq: 1000, Window: 64240}, reassembly.Meta{Frame: 1})
+	tb.Observe(t0.Add(time.Millisecond), srv, cli, fsm.Segment{Flags: fsm.FlagSYN | fsm.FlagACK, Seq: 5000, Ack: 1001, Window: 64240}, reassembly.Meta{Frame: 2})
+	tb.Observe(t0.Add(2*time.Millisecond), cli, srv, fsm.Segment{Flags: fsm.FlagACK, Seq: 1001, Ack: 5001, Window: 502}, reassembly.Meta{Frame: 3})
+	tb.Flush(t0.Add(time.Second))
+	b.ReportAllocs()
+	for b.Loop() {
+		report.NewConnection(flows[0])
 	}
 }
