@@ -614,4 +614,7 @@ var violationRules = map[fsm.Violation]rule{
 	fsm.ViolationDataAfterRST:          {"data_after_reset", SeverityMedium, "a side kept sending after its own RST: the RST may have been forged", "RFC 9293 §3.10.5", [3]string{"data_after_reset", "suspected_rst_inject", ""}},
 	fsm.ViolationFINSeqChanged:         {"fin_seq_changed", SeverityMedium, "a FIN was repeated at a different sequence number", "RFC 9293 §3.10.4", [3]string{"FIN_advanced_last_seq", "", ""}},
 	fsm.ViolationTimeWaitAssassination: {"time_wait_assassination", SeverityLow, "a RST ended TIME-WAIT early, so old duplicates may reach a new incarnation", "RFC 1337", [3]string{"", "", ""}},
+	fsm.ViolationRSTFIN:                {"rst_fin", SeverityMedium, "a segment carried both RST and FIN: no stack sends it; a receiver acts on the RST and drops the connection, so it is a crafted probe or a reset attempt", "RFC 9293 §3.1, §3.10.7.4", [3]string{"", "", ""}},
+	fsm.ViolationSYNURG:                {"syn_urg", SeverityLow, "a SYN carried the URG flag, which means nothing before any data: a fingerprinting probe or a crafting tool (the receiver still answers the SYN)", "RFC 9293 §3.1, §3.8.5", [3]string{"baroque_SYN", "", ""}},
+	fsm.ViolationSYNResend:             {"syn_resend", SeverityInfo, "a side sent its own SYN again (same ISN) on an established connection: a late retransmission or a replayed SYN; the receiver answers with a challenge ACK", "RFC 5961 §4.2; RFC 9293 §3.10.7.4", [3]string{"", "", "tcp.analysis.retransmission"}},
 }

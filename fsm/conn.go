@@ -162,8 +162,20 @@ func (c *Conn) Step(frame uint64, ts time.Time, d Dir, s Segment) Result {
 	c.lastFrame, c.lastTS = frame, ts
 
 	// Forbidden flag combinations (RFC 9293 §3.1 gives no meaning to them;
-	// Linux drops SYN+FIN and SYN+RST). They carry no state change.
-	if bad := flagViolation(s.Flags); bad != ViolationNone {
+	// Linux drops SYN+FIN and SYN+RST). They carry no state change, except
+	// two a receiver still acts on: RST+FIN is a RST, because §3.10.7.4
+	// checks the RST bit (second) long before the FIN bit (eighth), so the
+	// FIN is never reached; SYN+URG is a SYN (Linux answers it with a
+	// SYN-ACK), the urgent pointer meaning nothing before any data.
+	bad := flagViolation(s.Flags)
+	switch bad {
+	case ViolationNone:
+	case ViolationRSTFIN:
+		c.note(bad)
+		s.Flags &^= FlagFIN
+	case ViolationSYNURG:
+		c.note(bad)
+	default:
 		c.note(bad)
 		return Result{Violation: bad}
 	}
@@ -186,6 +198,8 @@ func (c *Conn) Step(frame uint64, ts time.Time, d Dir, s Segment) Result {
 	snd.Window = s.Window
 	if v != ViolationNone {
 		c.note(v)
+	} else {
+		v = bad
 	}
 	return Result{Transitions: len(c.Timeline[0]) + len(c.Timeline[1]) - n0, Violation: v}
 }
@@ -299,6 +313,7 @@ func (c *Conn) send(d Dir, frame uint64, ts time.Time, s *Segment) Violation {
 			e.synGap = ts.Sub(e.lastSyn)
 		}
 		e.lastSyn = ts
+		resent := e.SynSent && s.Seq == e.ISS
 		if e.SynSent && s.Seq != e.ISS {
 			v = ViolationSYNSeqChanged
 		}
@@ -319,8 +334,15 @@ func (c *Conn) send(d Dir, frame uint64, ts time.Time, s *Segment) Violation {
 			case StateSynSent, StateSynReceived:
 				// Retransmission; a different ISN is flagged above.
 			default:
+				// RFC 5961 §4.2 / §3.10.7.4 "fourth, check the SYN bit":
+				// a SYN on a synchronized connection draws a challenge ACK.
+				// With the sender's own ISN it is its SYN sent again
+				// (anomalies.md §5 SYN_RESEND, info); with another it is a
+				// reconnect or an injection (SYN_ON_ESTABLISHED).
 				if s.Seq != e.ISS {
 					v = ViolationSYNInWindow
+				} else if resent {
+					v = ViolationSYNResend
 				}
 			}
 		} else {

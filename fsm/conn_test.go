@@ -415,12 +415,48 @@ func TestFlagViolations(t *testing.T) {
 		{0, fsm.ViolationNullFlags},
 		{fsm.FlagFIN | fsm.FlagPSH | fsm.FlagURG, fsm.ViolationXmas},
 		{fsm.FlagFIN, fsm.ViolationFINNoACK},
+		{fsm.FlagRST | fsm.FlagFIN, fsm.ViolationRSTFIN},
+		{fsm.FlagRST | fsm.FlagFIN | fsm.FlagACK, fsm.ViolationRSTFIN},
 	}
 	for _, tt := range tests {
 		c := run(handshake, 0)
 		r := c.Step(99, t0.Add(time.Second), C, fsm.Segment{Seq: 111, Flags: tt.f})
 		if r.Violation != tt.want {
 			t.Errorf("Step(flags %v).Violation = %v, want %v", tt.f, r.Violation, tt.want)
+		}
+	}
+}
+
+// TestFlagViolationsActedOn: a RST+FIN at RCV.NXT resets the connection
+// (RFC 9293 §3.10.7.4 checks RST before FIN) and a SYN+URG opens one, while
+// both are still counted as violations.
+func TestFlagViolationsActedOn(t *testing.T) {
+	c := run(cat(handshake, []seg{{C, fsm.FlagRST | fsm.FlagFIN | ack, 111, 301, 0, 40}}), 0)
+	if got := states(c, S); !strings.HasSuffix(got, "ESTABLISHED CLOSED") {
+		t.Errorf("server after RST+FIN = %q, want it to end ESTABLISHED CLOSED", got)
+	}
+	if c.Ep[C].FinSent || c.Violations()[fsm.ViolationRSTFIN] != 1 {
+		t.Errorf("RST+FIN: FinSent %v, rst_fin %d, want false, 1", c.Ep[C].FinSent, c.Violations()[fsm.ViolationRSTFIN])
+	}
+	c = run([]seg{{C, syn | fsm.FlagURG, 100, 0, 0, 0}, {S, synack, 300, 101, 0, 10}, {C, ack, 101, 301, 0, 20}}, 0)
+	if got := states(c, S); !strings.HasSuffix(got, "ESTABLISHED") || c.Violations()[fsm.ViolationSYNURG] != 1 {
+		t.Errorf("server after SYN+URG = %q, syn_urg %d, want ESTABLISHED, 1", got, c.Violations()[fsm.ViolationSYNURG])
+	}
+}
+
+// TestSYNResend: the client's own SYN again on an established connection is
+// syn_resend; a SYN with another ISN is syn_inside_connection (RFC 5961 §4).
+func TestSYNResend(t *testing.T) {
+	for _, tt := range []struct {
+		seq  uint32
+		want fsm.Violation
+	}{
+		{100, fsm.ViolationSYNResend},
+		{5000, fsm.ViolationSYNInWindow},
+	} {
+		c := run(handshake, 0)
+		if r := c.Step(99, t0.Add(time.Second), C, fsm.Segment{Seq: fsm.Seq(tt.seq), Flags: syn, Window: 1000}); r.Violation != tt.want {
+			t.Errorf("Step(SYN seq %d).Violation = %v, want %v", tt.seq, r.Violation, tt.want)
 		}
 	}
 }

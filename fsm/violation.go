@@ -24,6 +24,9 @@ const (
 	ViolationDataAfterRST                    // data or FIN from a side that had reset (Zeek data_after_reset)
 	ViolationFINSeqChanged                   // a later FIN at another sequence number (Zeek FIN_advanced_last_seq)
 	ViolationTimeWaitAssassination           // RST ended TIME-WAIT (RFC 1337 hazard H3)
+	ViolationRSTFIN                          // RST and FIN together: the RST wins (RFC 9293 §3.10.7.4 checks RST before FIN)
+	ViolationSYNURG                          // SYN with URG (Zeek baroque_SYN); the SYN is processed, URG means nothing on it
+	ViolationSYNResend                       // the sender's own SYN again, same ISN, on a synchronized connection
 	violationCount
 )
 
@@ -45,6 +48,9 @@ var violationNames = [...]string{
 	ViolationDataAfterRST:          "data_after_reset",
 	ViolationFINSeqChanged:         "fin_seq_changed",
 	ViolationTimeWaitAssassination: "time_wait_assassination",
+	ViolationRSTFIN:                "rst_fin",
+	ViolationSYNURG:                "syn_urg",
+	ViolationSYNResend:             "syn_resend",
 }
 
 // ViolationCount is the number of Violation values, ViolationNone included.
@@ -68,12 +74,16 @@ func flagViolation(f Flags) Violation {
 		return ViolationSYNFIN
 	case f.Contains(FlagSYN | FlagRST):
 		return ViolationSYNRST
+	case f.Contains(FlagRST | FlagFIN):
+		return ViolationRSTFIN
 	case f&(FlagFIN|FlagSYN|FlagRST|FlagPSH|FlagACK|FlagURG) == 0:
 		return ViolationNullFlags
 	case f&(FlagFIN|FlagPSH|FlagURG) == FlagFIN|FlagPSH|FlagURG && f&(FlagSYN|FlagRST|FlagACK) == 0:
 		return ViolationXmas
 	case f&FlagFIN != 0 && f&FlagACK == 0 && f&FlagRST == 0:
 		return ViolationFINNoACK
+	case f.Contains(FlagSYN | FlagURG):
+		return ViolationSYNURG
 	}
 	return ViolationNone
 }

@@ -268,6 +268,22 @@ crafted_case() {
 f_mss_exceeded() { crafted_case mss_exceeded 8089 mss536 mss; }
 f_ack_unseen_data() { crafted_case ack_unseen_data 8090 greet ackunseen; }
 f_window_recision() { crafted_case window_recision 8091 greet recision; }
+# A RST+FIN+ACK at the server's RCV.NXT (Linux resets the connection: RST is checked
+# before FIN) and the client's SYN sent again on the established connection (Linux
+# answers with a challenge ACK).
+f_rst_fin() { crafted_case rst_fin 8095 greet rstfin; }
+f_syn_resend() { crafted_case syn_resend 8097 greet synresend; }
+
+# SYN+URG: hping3 sends a SYN with URG to a Linux listener, which answers it with a
+# SYN-ACK (A's kernel resets it: hping3 opened no socket).
+f_syn_urg() {
+	ns_up
+	bgpeer $NB listen 8096
+	waitfile /tmp/tfind_ready_8096
+	cap $NB vb syn_urg tcp
+	nsx $NA hping3 -S -U -p 8096 -s 40096 -c 1 $SB >/dev/null 2>&1 || true
+	done_case
+}
 
 # RST injection: scapy in A forges the client's RST to the server (exact sequence
 # number, TTL 50, IP ID off the run) while the real Linux client keeps writing.
@@ -298,7 +314,7 @@ PY
 }
 
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection zero_window_peer_dead)
+[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection zero_window_peer_dead rst_fin syn_urg syn_resend)
 for c in "${cases[@]}"; do
 	echo "== $c" >&2
 	"f_$c"

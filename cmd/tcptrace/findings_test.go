@@ -32,6 +32,9 @@ func TestFindingsOnFixtures(t *testing.T) {
 		"rst_established.pcap":          {"rst_midstream"},
 		"rst_close_wait.pcap":           {"rst_midstream"},
 		"rst_fin_wait1.pcap":            {"rst_midstream"},
+		"findings/rst_fin.pcap":         {"rst_fin", "rst_midstream"},     // RST+FIN acted on as a RST
+		"findings/syn_urg.pcap":         {"handshake_aborted", "syn_urg"}, // SYN+URG answered as a SYN
+		"findings/syn_resend.pcap":      {"syn_resend"},                   // same ISN: not syn_on_established
 	}
 	for file, kinds := range want {
 		t.Run(file, func(t *testing.T) {
@@ -100,6 +103,11 @@ func TestFindingsIssue4Fixtures(t *testing.T) {
 		{"window_recision.pcap", nil, "window_recision", "low", "10.99.0.2:8091", 1, [2]uint64{7, 7}},
 		{"zero_window_peer_dead.pcap", nil, "zero_window_peer_dead", "medium", "10.99.0.2:8094", 1, [2]uint64{}},
 		{"rst_injection.pcap", nil, "suspected_rst_injection", "high", "10.99.0.2:8093", 1, [2]uint64{14, 14}},
+		{"rst_fin.pcap", nil, "rst_fin", "medium", "10.99.0.2:8095", 1, [2]uint64{}},
+		{"rst_fin.pcap", nil, "rst_midstream", "low", "10.99.0.2:8095", 1, [2]uint64{}}, // Linux acted on the RST: the connection was reset
+		{"syn_urg.pcap", nil, "syn_urg", "low", "10.99.0.2:8096", 1, [2]uint64{}},
+		{"syn_urg.pcap", nil, "handshake_aborted", "info", "10.99.0.2:8096", 1, [2]uint64{}}, // Linux answered the SYN+URG with a SYN-ACK
+		{"syn_resend.pcap", nil, "syn_resend", "info", "10.99.0.2:8097", 1, [2]uint64{}},
 	} {
 		t.Run(tt.file, func(t *testing.T) {
 			r := analyze(t, append([]string{"-r", filepath.Join("../../pcaps/findings", tt.file)}, tt.args...)...)

@@ -166,3 +166,28 @@ def inject(port):
     sn.stop()
     sport, nxt, ipid = seen[-1]
     send(IP(src=CLI, dst=SRV, ttl=50, id=(ipid + 20000) & 0xFFFF) / TCP(sport=sport, dport=port, flags="R", seq=nxt), iface="va")
+
+
+def rstfin(port):
+    """Abort an established connection with a segment carrying RST, FIN and
+    ACK at the server's RCV.NXT: Linux acts on the RST and drops it."""
+    c = Client(int(port), 40504)
+    c.connect()
+    c.wait_data(1)
+    time.sleep(0.2)
+    c.seg("RFA")
+    time.sleep(1.5)
+    c.sniffer.stop()
+
+
+def synresend(port):
+    """Send the client's SYN again (same ISN) on the established connection:
+    Linux answers with a challenge ACK (RFC 5961 §4.2); then close."""
+    c = Client(int(port), 40505)
+    c.connect()
+    c.wait_data(1)
+    time.sleep(0.2)
+    send(IP(src=CLI, dst=SRV) / TCP(sport=c.sport, dport=c.dport, flags="S", seq=c.iss,
+                                    window=c.win, options=[("MSS", 1460)]), iface="va")
+    time.sleep(1.5)
+    c.close()
