@@ -351,6 +351,13 @@ func (e *Engine) halfClose(f *reassembly.Flow, now time.Time) {
 	b := a.Other()
 	eb := &c.Ep[b]
 	if eb.FinSent {
+		// HALF_CLOSE_SLOW: B answered the half-close, but only after a
+		// silence of at least T_hc, then closed. Legitimate (RFC 9293
+		// §3.6.1); the offline reader sees the reply that a live FIN-WAIT-2
+		// timer might not have waited for.
+		if c.HalfCloseData && c.HalfCloseGap >= e.cfg.HalfCloseIdle {
+			e.add(f, "half_close_slow", SeverityInfo, fmt.Sprintf("the %s answered the peer's half-close only after %s of silence, then closed: legitimate, but a peer whose FIN-WAIT-2 timer (Linux tcp_fin_timeout, 60 s) ran out meanwhile would answer the reply with RST", b, c.HalfCloseGap.Round(time.Millisecond)), "RFC 9293 §3.6.1", [3]string{"", "", ""})
+		}
 		// B closed: was it late? CLOSE_WAIT_DELAYED when B's FIN came
 		// T_hc after it went silent.
 		idle := idleSince(c, a, b)

@@ -121,6 +121,11 @@ type Conn struct {
 	// peer's FIN: a half-close in use (RFC 9293 §3.6.1, "a host is
 	// permitted to continue sending data in the open direction").
 	HalfCloseData bool
+	// HalfCloseGap is the longest silence a side kept in CLOSE-WAIT before
+	// it sent data: from the later of its ACK of the peer's FIN and its
+	// previous data (anomalies.md §4 idle_since) to the data. A long one is
+	// HALF_CLOSE_SLOW: a legitimate half-close with a slow reply.
+	HalfCloseGap time.Duration
 
 	lastFrame  uint64
 	lastTS     time.Time
@@ -368,11 +373,14 @@ func (c *Conn) send(d Dir, frame uint64, ts time.Time, s *Segment) Violation {
 		c.move(d, frame, ts, StateEstablished, "sends data: the handshake's final ACK was not captured", true)
 	}
 
-	if s.Len > 0 {
-		e.LastData = ts
-	}
 	if s.Len > 0 && e.State == StateCloseWait && !e.FinSent {
 		c.HalfCloseData = true
+		if idle := c.closeWaitIdle(d); !idle.IsZero() && ts.Sub(idle) > c.HalfCloseGap {
+			c.HalfCloseGap = ts.Sub(idle)
+		}
+	}
+	if s.Len > 0 {
+		e.LastData = ts
 	}
 	if s.Len > 0 && e.FinSent && e.FinSeq.LessThan(s.Seq.Add(s.Len)) {
 		v = ViolationDataAfterFIN
@@ -609,6 +617,27 @@ func (c *Conn) receive(r Dir, frame uint64, ts time.Time, s *Segment) Violation 
 		}
 	}
 	return ViolationNone
+}
+
+// closeWaitIdle returns when endpoint d, in CLOSE-WAIT, went silent: the
+// later of its first ACK of the peer's FIN (the peer entering FIN-WAIT-2 or
+// TIME-WAIT) and its last data; zero if that ACK was not seen. Called only
+// for data sent in CLOSE-WAIT, so the timeline walk is off the common path.
+func (c *Conn) closeWaitIdle(d Dir) time.Time {
+	var acked time.Time
+	for _, t := range c.Timeline[d.Other()] {
+		if t.To == StateFinWait2 || t.To == StateTimeWait {
+			acked = t.Time
+			break
+		}
+	}
+	if acked.IsZero() {
+		return acked
+	}
+	if l := c.Ep[d].LastData; l.After(acked) {
+		return l
+	}
+	return acked
 }
 
 // receiveRST applies a reset to endpoint r (RFC 9293 §3.10.7.3-4, with the

@@ -460,3 +460,20 @@ func TestSYNResend(t *testing.T) {
 		}
 	}
 }
+
+// TestHalfCloseGap: the server acknowledges the client's FIN, stays silent
+// 70 s in CLOSE-WAIT, then replies and closes: the gap is measured from
+// that ACK (anomalies.md §4 idle_since).
+func TestHalfCloseGap(t *testing.T) {
+	c := run(cat(handshake, []seg{
+		{C, fin, 111, 301, 0, 40},
+		{S, ack, 301, 112, 0, 50},
+		{S, ack | fsm.FlagPSH, 301, 112, 20, 70050},
+		{C, ack, 112, 321, 0, 70060},
+		{S, fin, 321, 112, 0, 70070},
+		{C, ack, 112, 322, 0, 70080},
+	}), 0)
+	if !c.HalfCloseData || c.HalfCloseGap != 70*time.Second {
+		t.Errorf("HalfCloseData, HalfCloseGap = %v, %v, want true, 70s", c.HalfCloseData, c.HalfCloseGap)
+	}
+}

@@ -274,6 +274,27 @@ f_window_recision() { crafted_case window_recision 8091 greet recision; }
 f_rst_fin() { crafted_case rst_fin 8095 greet rstfin; }
 f_syn_resend() { crafted_case syn_resend 8097 greet synresend; }
 
+# Slow half-close reply: the client sends a request and shuts down its side
+# (SHUT_WR); the server reads to EOF, thinks for 3 s, answers and closes.
+f_half_close_slow() {
+	ns_up
+	nsx $NB $PY -c '
+import socket, time
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("10.99.0.2", 8098)); l.listen(1); open("/tmp/tfind_ready_8098", "w").close()
+c, _ = l.accept()
+while c.recv(4096): pass
+time.sleep(3); c.sendall(b"r" * 200); c.close(); time.sleep(0.5)' & BG+=($!)
+	waitfile /tmp/tfind_ready_8098
+	cap $NB vb half_close_slow tcp
+	nsx $NA $PY -c '
+import socket
+c = socket.create_connection(("10.99.0.2", 8098)); c.sendall(b"q" * 50); c.shutdown(socket.SHUT_WR)
+while c.recv(4096): pass
+c.close()'
+	done_case
+}
+
 # SYN+URG: hping3 sends a SYN with URG to a Linux listener, which answers it with a
 # SYN-ACK (A's kernel resets it: hping3 opened no socket).
 f_syn_urg() {
@@ -314,7 +335,7 @@ PY
 }
 
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection zero_window_peer_dead rst_fin syn_urg syn_resend)
+[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection zero_window_peer_dead rst_fin syn_urg syn_resend half_close_slow)
 for c in "${cases[@]}"; do
 	echo "== $c" >&2
 	"f_$c"
