@@ -360,7 +360,7 @@ func (e *Engine) halfClose(f *reassembly.Flow, now time.Time) {
 		}
 		// B closed: was it late? CLOSE_WAIT_DELAYED when B's FIN came
 		// T_hc after it went silent.
-		idle := idleSince(c, a, b)
+		idle := c.CloseWaitIdle(b)
 		if !idle.IsZero() && eb.FinTime.Sub(idle) >= e.cfg.HalfCloseIdle {
 			sev := SeverityLow
 			if eb.FinTime.Sub(idle) >= e.cfg.HalfCloseLong {
@@ -370,7 +370,7 @@ func (e *Engine) halfClose(f *reassembly.Flow, now time.Time) {
 		}
 		return
 	}
-	idle := idleSince(c, a, b)
+	idle := c.CloseWaitIdle(b)
 	if idle.IsZero() {
 		return // A's FIN was never acknowledged: FIN-WAIT-1, not a half-close
 	}
@@ -424,26 +424,6 @@ func (e *Engine) finWait2Timeout(f *reassembly.Flow) {
 	if b == fsm.DirServer {
 		e.leak(f)
 	}
-}
-
-// idleSince is when B went silent after A's FIN: the later of the
-// acknowledgment of A's FIN (A entering FIN-WAIT-2 or beyond) and B's last
-// data. Zero if A's FIN was never acknowledged.
-func idleSince(c *fsm.Conn, a, b fsm.Dir) time.Time {
-	var acked time.Time
-	for _, t := range c.Timeline[a] {
-		if t.To == fsm.StateFinWait2 || (t.To == fsm.StateTimeWait && acked.IsZero()) {
-			acked = t.Time
-			break
-		}
-	}
-	if acked.IsZero() {
-		return acked
-	}
-	if d := c.Ep[b].LastData; d.After(acked) {
-		return d
-	}
-	return acked
 }
 
 func (e *Engine) window(s *service, f *reassembly.Flow, complete bool) {

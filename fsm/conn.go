@@ -375,7 +375,7 @@ func (c *Conn) send(d Dir, frame uint64, ts time.Time, s *Segment) Violation {
 
 	if s.Len > 0 && e.State == StateCloseWait && !e.FinSent {
 		c.HalfCloseData = true
-		if idle := c.closeWaitIdle(d); !idle.IsZero() && ts.Sub(idle) > c.HalfCloseGap {
+		if idle := c.CloseWaitIdle(d); !idle.IsZero() && ts.Sub(idle) > c.HalfCloseGap {
 			c.HalfCloseGap = ts.Sub(idle)
 		}
 	}
@@ -619,11 +619,12 @@ func (c *Conn) receive(r Dir, frame uint64, ts time.Time, s *Segment) Violation 
 	return ViolationNone
 }
 
-// closeWaitIdle returns when endpoint d, in CLOSE-WAIT, went silent: the
-// later of its first ACK of the peer's FIN (the peer entering FIN-WAIT-2 or
-// TIME-WAIT) and its last data; zero if that ACK was not seen. Called only
-// for data sent in CLOSE-WAIT, so the timeline walk is off the common path.
-func (c *Conn) closeWaitIdle(d Dir) time.Time {
+// CloseWaitIdle returns when endpoint d, which received the peer's FIN,
+// went silent (anomalies.md §4 idle_since): the later of its first ACK of
+// that FIN (the peer entering FIN-WAIT-2 or TIME-WAIT) and its last data;
+// zero if that ACK was not seen. Step calls it only for data sent in
+// CLOSE-WAIT, so the timeline walk is off the common path.
+func (c *Conn) CloseWaitIdle(d Dir) time.Time {
 	var acked time.Time
 	for _, t := range c.Timeline[d.Other()] {
 		if t.To == StateFinWait2 || t.To == StateTimeWait {
