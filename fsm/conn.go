@@ -186,6 +186,11 @@ func (c *Conn) Step(frame uint64, ts time.Time, d Dir, s Segment) Result {
 	}
 
 	snd := &c.Ep[d]
+	// RFC 9293 §3.10.7.4 TIME-WAIT: "The only thing that can arrive in
+	// this state is a retransmission of the remote FIN": data or a FIN
+	// reaching an endpoint in TIME-WAIT means its final ACK was lost (or
+	// the peer is late); it re-ACKs (anomalies.md §4 TW_LATE_SEGMENT).
+	late := c.Ep[d.Other()].State == StateTimeWait && s.Flags&(FlagSYN|FlagRST) == 0 && (s.Flags&FlagFIN != 0 || s.Len > 0)
 	// What the sender held back is resolved by what this segment
 	// acknowledges: a held SYN or FIN it acknowledges reached it first.
 	c.resolveHeld(d, frame, ts, &s)
@@ -201,6 +206,11 @@ func (c *Conn) Step(frame uint64, ts time.Time, d Dir, s Segment) Result {
 		snd.SndNxt, snd.Sent = end, true
 	}
 	snd.Window = s.Window
+	if late && v == ViolationNone {
+		v = ViolationTimeWaitLate
+	} else if late {
+		c.note(ViolationTimeWaitLate)
+	}
 	if v != ViolationNone {
 		c.note(v)
 	} else {

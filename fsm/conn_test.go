@@ -477,3 +477,16 @@ func TestHalfCloseGap(t *testing.T) {
 		t.Errorf("HalfCloseData, HalfCloseGap = %v, %v, want true, 70s", c.HalfCloseData, c.HalfCloseGap)
 	}
 }
+
+// TestTimeWaitLate: the server's FIN retransmitted after the client entered
+// TIME-WAIT (its final ACK lost) is time_wait_late_segment.
+func TestTimeWaitLate(t *testing.T) {
+	c := run(cat(handshake, []seg{
+		{C, fin, 111, 301, 0, 40},
+		{S, fin, 301, 112, 0, 50},
+		{C, ack, 112, 302, 0, 60},
+	}), 0)
+	if r := c.Step(99, t0.Add(time.Second), S, fsm.Segment{Seq: 301, Ack: 112, Flags: fin, Window: 1000}); r.Violation != fsm.ViolationTimeWaitLate {
+		t.Errorf("Step(FIN again).Violation = %v, want %v (client in %v)", r.Violation, fsm.ViolationTimeWaitLate, c.Ep[C].State)
+	}
+}

@@ -27,6 +27,7 @@ const (
 	ViolationRSTFIN                          // RST and FIN together: the RST wins (RFC 9293 §3.10.7.4 checks RST before FIN)
 	ViolationSYNURG                          // SYN with URG (Zeek baroque_SYN); the SYN is processed, URG means nothing on it
 	ViolationSYNResend                       // the sender's own SYN again, same ISN, on a synchronized connection
+	ViolationTimeWaitLate                    // data or FIN reaching an endpoint in TIME-WAIT: its final ACK was lost
 	violationCount
 )
 
@@ -51,6 +52,7 @@ var violationNames = [...]string{
 	ViolationRSTFIN:                "rst_fin",
 	ViolationSYNURG:                "syn_urg",
 	ViolationSYNResend:             "syn_resend",
+	ViolationTimeWaitLate:          "time_wait_late_segment",
 }
 
 // ViolationCount is the number of Violation values, ViolationNone included.

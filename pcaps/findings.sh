@@ -295,6 +295,31 @@ c.close()'
 	done_case
 }
 
+# Late segments in TIME-WAIT: the client sends 50 bytes and closes first; the server
+# reads to EOF and closes. B's INPUT drops the client's pure ACKs for 1.5 s, so the
+# final ACK is lost: the server retransmits its FIN into the client's TIME-WAIT and
+# the client re-ACKs each one until the rule is gone.
+f_time_wait_late() {
+	ns_up
+	nsx $NB $PY -c '
+import socket, time
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("10.99.0.2", 8099)); l.listen(1); open("/tmp/tfind_ready_8099", "w").close()
+c, _ = l.accept()
+while c.recv(4096): pass
+c.close(); time.sleep(5)' & BG+=($!)
+	waitfile /tmp/tfind_ready_8099
+	nsx $NB iptables -A INPUT -p tcp --dport 8099 --tcp-flags SYN,FIN,RST,PSH,ACK ACK -m length --length 52 -j DROP
+	cap $NB vb time_wait_late tcp
+	nsx $NA $PY -c '
+import socket
+c = socket.create_connection(("10.99.0.2", 8099)); c.sendall(b"q" * 50); c.close()'
+	sleep 1.5
+	nsx $NB iptables -F INPUT
+	sleep 3
+	done_case
+}
+
 # SYN+URG: hping3 sends a SYN with URG to a Linux listener, which answers it with a
 # SYN-ACK (A's kernel resets it: hping3 opened no socket).
 f_syn_urg() {
@@ -335,7 +360,7 @@ PY
 }
 
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection zero_window_peer_dead rst_fin syn_urg syn_resend half_close_slow)
+[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection zero_window_peer_dead rst_fin syn_urg syn_resend half_close_slow time_wait_late)
 for c in "${cases[@]}"; do
 	echo "== $c" >&2
 	"f_$c"

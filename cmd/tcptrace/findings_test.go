@@ -32,10 +32,11 @@ func TestFindingsOnFixtures(t *testing.T) {
 		"rst_established.pcap":          {"rst_midstream"},
 		"rst_close_wait.pcap":           {"rst_midstream"},
 		"rst_fin_wait1.pcap":            {"rst_midstream"},
-		"findings/rst_fin.pcap":         {"rst_fin", "rst_midstream"},     // RST+FIN acted on as a RST
-		"findings/syn_urg.pcap":         {"handshake_aborted", "syn_urg"}, // SYN+URG answered as a SYN
-		"findings/syn_resend.pcap":      {"syn_resend"},                   // same ISN: not syn_on_established
-		"findings/half_close_slow.pcap": nil,                              // a 3 s reply to a half-close is below the default 60 s
+		"findings/rst_fin.pcap":         {"rst_fin", "rst_midstream"},             // RST+FIN acted on as a RST
+		"findings/syn_urg.pcap":         {"handshake_aborted", "syn_urg"},         // SYN+URG answered as a SYN
+		"findings/syn_resend.pcap":      {"syn_resend", "time_wait_late_segment"}, // same ISN: not syn_on_established; scapy's final ACK (old seq) was refused, so Linux retransmitted its FIN into the client's TIME-WAIT
+		"findings/time_wait_late.pcap":  {"time_wait_late_segment"},
+		"findings/half_close_slow.pcap": nil, // a 3 s reply to a half-close is below the default 60 s
 	}
 	for file, kinds := range want {
 		t.Run(file, func(t *testing.T) {
@@ -109,6 +110,8 @@ func TestFindingsIssue4Fixtures(t *testing.T) {
 		{"syn_urg.pcap", nil, "syn_urg", "low", "10.99.0.2:8096", 1, [2]uint64{}},
 		{"syn_urg.pcap", nil, "handshake_aborted", "info", "10.99.0.2:8096", 1, [2]uint64{}}, // Linux answered the SYN+URG with a SYN-ACK
 		{"syn_resend.pcap", nil, "syn_resend", "info", "10.99.0.2:8097", 1, [2]uint64{}},
+		{"half_close_slow.pcap", []string{"--half-close-idle", "2"}, "half_close_slow", "info", "10.99.0.2:8098", 1, [2]uint64{}},
+		{"time_wait_late.pcap", nil, "time_wait_late_segment", "info", "10.99.0.2:8099", 1, [2]uint64{}},
 	} {
 		t.Run(tt.file, func(t *testing.T) {
 			r := analyze(t, append([]string{"-r", filepath.Join("../../pcaps/findings", tt.file)}, tt.args...)...)
