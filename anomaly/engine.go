@@ -329,14 +329,7 @@ func (e *Engine) Flow(f *reassembly.Flow, now time.Time) {
 }
 
 // reached reports whether endpoint d ever entered state st.
-func reached(c *fsm.Conn, d fsm.Dir, st fsm.State) bool {
-	for _, t := range c.Timeline[d] {
-		if t.To == st {
-			return true
-		}
-	}
-	return false
-}
+func reached(c *fsm.Conn, d fsm.Dir, st fsm.State) bool { return !enteredAt(c, d, st).IsZero() }
 
 // halfClose applies anomalies.md §4: after A's FIN is acknowledged, the
 // side B that has not closed must close within T_hc of going silent, or it

@@ -234,8 +234,16 @@ func (e *Engine) zeroWindow(f *reassembly.Flow, d fsm.Dir, n *reassembly.Notes, 
 // §5) for the keep-alives d sent.
 func (e *Engine) keepAlive(f *reassembly.Flow, d fsm.Dir, n *reassembly.Notes) {
 	if r := &n.KeepAliveRun; int(r.Count) >= e.cfg.ProbesUnanswered {
-		e.addAt(f, rule{"keepalive_unanswered", SeverityMedium, fmt.Sprintf("the %s sent %d keep-alives in a row over %s without any answer: the peer is gone (Linux drops the connection after tcp_keepalive_probes)", d, r.Count, r.Duration().Round(time.Second)),
-			"RFC 9293 §3.8.4; RFC 1122 §4.2.3.6", [3]string{"", "", "tcp.analysis.keep_alive"}}, spanAt(r))
+		c := &f.Conn
+		if fw2 := enteredAt(c, d, fsm.StateFinWait2); !fw2.IsZero() && !c.Ep[d.Other()].FinSent && !r.From.Before(fw2) {
+			// FIN_WAIT2_PEER_DEAD (anomalies.md §4): the run went out while
+			// d sat in FIN-WAIT-2 waiting for a FIN that never came.
+			e.addAt(f, rule{"fin_wait2_peer_dead", SeverityMedium, fmt.Sprintf("the %s, half-closed in FIN-WAIT-2, sent %d keep-alives in a row over %s without any answer: the peer that never closed is gone, and the %s waits for its FIN until its keep-alives give up", d, r.Count, r.Duration().Round(time.Second), d),
+				"RFC 9293 §3.6, §3.8.4; RFC 1122 §4.2.3.6", [3]string{"", "", "tcp.analysis.keep_alive"}}, spanAt(r))
+		} else {
+			e.addAt(f, rule{"keepalive_unanswered", SeverityMedium, fmt.Sprintf("the %s sent %d keep-alives in a row over %s without any answer: the peer is gone (Linux drops the connection after tcp_keepalive_probes)", d, r.Count, r.Duration().Round(time.Second)),
+				"RFC 9293 §3.8.4; RFC 1122 §4.2.3.6", [3]string{"", "", "tcp.analysis.keep_alive"}}, spanAt(r))
+		}
 	}
 	if k := &n.KeepAliveIdle; k.Last != 0 && k.Duration() >= e.cfg.KeepAliveIdle {
 		sev := SeverityInfo
@@ -246,4 +254,14 @@ func (e *Engine) keepAlive(f *reassembly.Flow, d fsm.Dir, n *reassembly.Notes) {
 		e.addAt(f, rule{"keepalive_only_idle", sev, fmt.Sprintf("the connection carried no data for %s and was kept open only by the %s's keep-alives (%d answered, about every %s): an idle pooled or forgotten connection", k.Duration().Round(time.Second), d, k.Count, interval.Round(time.Second)),
 			"RFC 9293 §3.8.4 MUST-28", [3]string{"", "", "tcp.analysis.keep_alive"}}, spanAt(k))
 	}
+}
+
+// enteredAt returns when endpoint d first entered state st, or zero.
+func enteredAt(c *fsm.Conn, d fsm.Dir, st fsm.State) time.Time {
+	for _, t := range c.Timeline[d] {
+		if t.To == st {
+			return t.Time
+		}
+	}
+	return time.Time{}
 }

@@ -320,6 +320,31 @@ c = socket.create_connection(("10.99.0.2", 8099)); c.sendall(b"q" * 50); c.close
 	done_case
 }
 
+# FIN-WAIT-2 with a dead peer: the client sends 5 bytes and shuts down its side
+# (SHUT_WR) keeping the socket, with 1 s keep-alives; the server holds the
+# connection without closing; once the client is in FIN-WAIT-2, B's INPUT drops
+# everything, so the client's keep-alives go unanswered. Capture on va (A).
+f_fin_wait2_peer_dead() {
+	ns_up
+	bgpeer $NB serve 8100 keep
+	waitfile /tmp/tfind_ready_8100
+	cap $NA va fin_wait2_peer_dead tcp
+	nsx $NA $PY -c '
+import socket, time
+c = socket.create_connection(("10.99.0.2", 8100))
+c.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+c.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
+c.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+c.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 5)
+c.sendall(b"hello"); c.shutdown(socket.SHUT_WR)
+open("/tmp/tfind_connected", "w").close(); time.sleep(7)' & BG+=($!)
+	waitfile /tmp/tfind_connected
+	sleep 0.3
+	nsx $NB iptables -A INPUT -p tcp --dport 8100 -j DROP
+	wait "${BG[-1]}" || true
+	done_case
+}
+
 # SYN+URG: hping3 sends a SYN with URG to a Linux listener, which answers it with a
 # SYN-ACK (A's kernel resets it: hping3 opened no socket).
 f_syn_urg() {
@@ -360,7 +385,7 @@ PY
 }
 
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection zero_window_peer_dead rst_fin syn_urg syn_resend half_close_slow time_wait_late)
+[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection zero_window_peer_dead rst_fin syn_urg syn_resend half_close_slow time_wait_late fin_wait2_peer_dead)
 for c in "${cases[@]}"; do
 	echo "== $c" >&2
 	"f_$c"
