@@ -148,20 +148,22 @@ gen double $((2 * PACKETS)) $((2 * CONNS))
 echo
 echo "### Linearity: N and 2N packets (2N connections, same concurrency)"
 echo
-echo "| format | N = $PACKETS: wall s | 2N: wall s | ratio | 2 +/- 10% |"
-echo "|---|---:|---:|---:|---|"
+echo "Ratios of wall time and of CPU time (user + system: on a shared machine, the one to trust)."
+echo
+echo "| format | N = $PACKETS: wall s | 2N: wall s | ratio | N: CPU s | 2N: CPU s | CPU ratio | 2 +/- 10% (CPU) |"
+echo "|---|---:|---:|---:|---:|---:|---:|---|"
 for format in json jsonl; do
 	log "timing: linearity -T $format"
 	measure "$work/tcptrace" -q -T "$format" "$work/main.pcap"
-	w1=$WALL
+	w1=$WALL c1=$CPU
 	measure "$work/tcptrace" -q -T "$format" "$work/double.pcap"
-	w2=$WALL
+	w2=$WALL c2=$CPU
 	if [ "$w1" = over ] || [ "$w2" = over ]; then
-		echo "| -T $format | $(cell "$w1" echo "$w1") | $(cell "$w2" echo "$w2") | - | - |"
+		echo "| -T $format | $(cell "$w1" echo "$w1") | $(cell "$w2" echo "$w2") | - | - | - | - | - |"
 		continue
 	fi
-	lin=$(ratio "$w2" "$w1")
-	echo "| -T $format | $w1 | $w2 | $lin | $(awk -v r="$lin" 'BEGIN {print (r >= 1.8 && r <= 2.2) ? "yes" : "no"}') |"
+	lin=$(ratio "$w2" "$w1") clin=$(ratio "$c2" "$c1")
+	echo "| -T $format | $w1 | $w2 | $lin | $c1 | $c2 | $clin | $(awk -v r="$clin" 'BEGIN {print (r >= 1.8 && r <= 2.2) ? "yes" : "no"}') |"
 done
 rm -f "$work/double.pcap" "$work/main.pcap"
 
