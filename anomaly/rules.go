@@ -78,6 +78,10 @@ func (e *Engine) lifecycle(f *reassembly.Flow, now time.Time) {
 			e.addAt(f, rule{"suspected_rst_injection", sev, fmt.Sprintf("a RST claiming to come from the %s looks forged (injection score %d: %s): an off-path or on-path attacker reset the connection", d, r.Count, n.RSTWhy),
 				"RFC 5961 §3; RFC 7323 §5", [3]string{"", "suspected_rst_inject", ""}}, noteAt(&r))
 		}
+		if n.TTLShift.Count > 0 {
+			e.addAt(f, rule{"ttl_shift", SeverityInfo, fmt.Sprintf("the %s's TTL changed from %d to %d and stayed there (%d change(s) in all): the route between it and the capture point changed; a forged segment would be a lone outlier", d, n.TTLFrom, n.TTLTo, n.TTLShift.Count),
+				"RFC 791 §3.2 (Time to Live); RFC 5082", [3]string{"", "", ""}}, noteAt(&n.TTLShift))
+		}
 		e.zeroWindow(f, d, n, now)
 		e.keepAlive(f, d, n)
 	}

@@ -345,6 +345,20 @@ open("/tmp/tfind_connected", "w").close(); time.sleep(7)' & BG+=($!)
 	done_case
 }
 
+# TTL shift: the kernel client writes a line every 0.2 s for 3 s; 1 s in, A's default
+# TTL goes from 64 to 50 (a route change, as seen from the server's side).
+f_ttl_shift() {
+	ns_up
+	bgpeer $NB serve 8101 hold
+	waitfile /tmp/tfind_ready_8101
+	cap $NB vb ttl_shift tcp
+	bgpeer $NA chatty 8101
+	sleep 1
+	nsx $NA sysctl -qw net.ipv4.ip_default_ttl=50
+	wait "${BG[-1]}" || true
+	done_case
+}
+
 # SYN+URG: hping3 sends a SYN with URG to a Linux listener, which answers it with a
 # SYN-ACK (A's kernel resets it: hping3 opened no socket).
 f_syn_urg() {
@@ -385,7 +399,7 @@ PY
 }
 
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection zero_window_peer_dead rst_fin syn_urg syn_resend half_close_slow time_wait_late fin_wait2_peer_dead)
+[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection zero_window_peer_dead rst_fin syn_urg syn_resend half_close_slow time_wait_late fin_wait2_peer_dead ttl_shift)
 for c in "${cases[@]}"; do
 	echo "== $c" >&2
 	"f_$c"

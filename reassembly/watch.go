@@ -73,6 +73,12 @@ type Notes struct {
 	// (Count exchanges), from the last payload (or the first packet) to the
 	// last answered probe.
 	KeepAliveIdle Span
+	// TTLShift counts changes of this sender's TTL (hop limit) to a new
+	// value that persisted for TTLShiftRun segments in a row: a route
+	// change, not an injection (anomalies.md §5). The Note's frame is the
+	// segment that confirmed the first change, TTLFrom and TTLTo its values.
+	TTLShift       Note
+	TTLFrom, TTLTo uint8
 
 	// Starts of the open zero-window episode and keep-alive run, kept here
 	// rather than in every flow: both are rare.
@@ -103,6 +109,7 @@ type watchDir struct {
 	// first segment and how many agreed), its last IP ID and TSval, and
 	// whether it sent a RST (and kept sending after it).
 	ttl, ttlSame, segs uint8
+	ttlNew, ttlRun     uint8 // a TTL off the baseline and how many segments in a row carried it
 	lastID             uint16
 	idRun              bool // IP IDs so far incremented by at most 10 a segment
 	lastTS             uint32
@@ -351,6 +358,7 @@ func injection(h *Half, w *watchDir, s *fsm.Segment, m *Meta, now int64) {
 	} else if d := m.IPID - w.lastID; d > 10 {
 		w.idRun = false
 	}
+	ttlShift(h, w, m, now)
 	if w.segs < ^uint8(0) { // both saturate together, keeping the ratio
 		w.segs++
 		if m.TTL == w.ttl {
@@ -361,4 +369,34 @@ func injection(h *Half, w *watchDir, s *fsm.Segment, m *Meta, now int64) {
 	if s.HasTS {
 		w.lastTS, w.tsSet = s.TSVal, true
 	}
+}
+
+// TTLShiftRun is how many segments in a row must carry a new TTL before it
+// counts as a route change (anomalies.md §5: a change that persists for at
+// least 3 packets is TTL_SHIFT, not injection).
+const TTLShiftRun = 3
+
+// ttlShift follows the TTL of w's non-RST segments: TTLShiftRun of them in a
+// row at one value off the baseline move the baseline there and are noted
+// as a TTL shift. A lone segment off the baseline (a forged one) is not.
+func ttlShift(h *Half, w *watchDir, m *Meta, now int64) {
+	switch {
+	case w.segs == 0 || m.TTL == w.ttl:
+		w.ttlRun = 0
+		return
+	case w.ttlRun > 0 && m.TTL == w.ttlNew:
+		w.ttlRun++
+	default:
+		w.ttlNew, w.ttlRun = m.TTL, 1
+	}
+	if w.ttlRun < TTLShiftRun {
+		return
+	}
+	n := h.notes()
+	if n.TTLShift.Count == 0 {
+		n.TTLFrom, n.TTLTo = w.ttl, m.TTL
+	}
+	n.TTLShift.mark(m.Frame, now)
+	// The new route is the baseline now, as if its segments had come first.
+	w.ttl, w.ttlSame, w.segs, w.ttlRun = m.TTL, w.ttlRun-1, w.ttlRun-1, 0
 }

@@ -98,3 +98,37 @@ func TestWatchSYNData(t *testing.T) {
 		t.Errorf("SYN data = %+v, want one at frame 1, no TFO", n)
 	}
 }
+
+// TestWatchTTLShift: three segments in a row at a new TTL are a route
+// change (anomalies.md §5 TTL_SHIFT); one or two off the baseline are not.
+func TestWatchTTLShift(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		ttls     []uint8
+		want     uint32
+		from, to uint8
+	}{
+		{"new TTL persists", []uint8{64, 64, 64, 64, 50, 50, 50, 50}, 1, 64, 50},
+		{"one segment off", []uint8{64, 64, 64, 64, 50, 64, 64, 64}, 0, 0, 0},
+		{"two segments off", []uint8{64, 64, 64, 64, 50, 50, 64, 64}, 0, 0, 0},
+		{"two changes", []uint8{64, 64, 50, 50, 50, 40, 40, 40}, 2, 64, 50},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var done []*reassembly.Flow
+			tab := reassembly.NewTable(reassembly.DefaultConfig(), func(f *reassembly.Flow) { done = append(done, f) })
+			ts := t0
+			for i, ttl := range tt.ttls {
+				ts = t0.Add(time.Duration(i) * time.Millisecond)
+				tab.Observe(ts, cli, srv, fsm.Segment{Seq: fsm.Seq(101 + 10*i), Ack: 301, Flags: ack, Len: 10, Window: 1000}, reassembly.Meta{Frame: uint64(i + 1), TTL: ttl})
+			}
+			tab.Flush(ts)
+			if len(done) != 1 {
+				t.Fatalf("%d flows, want 1", len(done))
+			}
+			n := notes(done[0], fsm.DirClient)
+			if n.TTLShift.Count != tt.want || n.TTLFrom != tt.from || n.TTLTo != tt.to {
+				t.Errorf("TTLShift = %d (%d -> %d), want %d (%d -> %d)", n.TTLShift.Count, n.TTLFrom, n.TTLTo, tt.want, tt.from, tt.to)
+			}
+		})
+	}
+}

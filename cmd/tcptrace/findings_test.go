@@ -37,7 +37,8 @@ func TestFindingsOnFixtures(t *testing.T) {
 		"findings/syn_resend.pcap":          {"syn_resend", "time_wait_late_segment"}, // same ISN: not syn_on_established; scapy's final ACK (old seq) was refused, so Linux retransmitted its FIN into the client's TIME-WAIT
 		"findings/time_wait_late.pcap":      {"time_wait_late_segment"},
 		"findings/fin_wait2_peer_dead.pcap": {"fin_wait2_peer_dead"}, // not also keepalive_unanswered
-		"findings/half_close_slow.pcap":     nil,                     // a 3 s reply to a half-close is below the default 60 s
+		"findings/ttl_shift.pcap":           {"ttl_shift"},
+		"findings/half_close_slow.pcap":     nil, // a 3 s reply to a half-close is below the default 60 s
 	}
 	for file, kinds := range want {
 		t.Run(file, func(t *testing.T) {
@@ -114,6 +115,7 @@ func TestFindingsIssue4Fixtures(t *testing.T) {
 		{"half_close_slow.pcap", []string{"--half-close-idle", "2"}, "half_close_slow", "info", "10.99.0.2:8098", 1, [2]uint64{}},
 		{"time_wait_late.pcap", nil, "time_wait_late_segment", "info", "10.99.0.2:8099", 1, [2]uint64{}},
 		{"fin_wait2_peer_dead.pcap", nil, "fin_wait2_peer_dead", "medium", "10.99.0.2:8100", 1, [2]uint64{8, 12}},
+		{"ttl_shift.pcap", nil, "ttl_shift", "info", "10.99.0.2:8101", 1, [2]uint64{18, 18}},
 	} {
 		t.Run(tt.file, func(t *testing.T) {
 			r := analyze(t, append([]string{"-r", filepath.Join("../../pcaps/findings", tt.file)}, tt.args...)...)
