@@ -31,6 +31,10 @@ import (
 //	|                | connection, so a late retransmission counts as unique data again            | retransmission (a spurious one for tshark)           |
 //	| synack_new_conn| a SYN-ACK after the client's FIN starts a new connection (FindTTP's reuse   | one connection; the FIN sent again is a retransmission|
 //	|                | rule), so the client's second FIN is the first segment of another one        |                                                      |
+//	| syn_after_fin  | a SYN on a 4-tuple where a FIN was seen starts a new connection, so nmap's   | one unanswered attempt sent four times: three         |
+//	|                | T3 probe (SYN+FIN+PSH+URG, sent four times) is four one-packet connections   | retransmissions of 2 bytes (SYN and FIN), as tshark   |
+//	| acked_unseen   | counts a segment below data the peer acknowledged but nobody sent (a forged | the FIN at 201 lies below the acknowledged 100201: a  |
+//	|                | ACK, crafted) by its own sent-data record only: the first FIN is new         | retransmission of sequence space taken as sent        |
 //
 // Not deviations, but worth knowing when reading the two side by side:
 // Ostermann's tcptrace opens no tunnels (tunneled connections are left out
@@ -79,7 +83,7 @@ func TestStatsMatchOstermann(t *testing.T) {
 		})
 	}
 	for i, d := range ostermannDeviations {
-		if seen[i] == 0 {
+		if seen[i] == 0 && haveCorpus(d.File) {
 			t.Errorf("documented Ostermann deviation no longer occurs (remove it): %+v", d)
 		}
 	}
@@ -235,6 +239,10 @@ var ostermannDeviations = []ostermannDeviation{
 	{"corpus/zeek/pcaps/tcp/retransmit-timeout.pcapng", "10.0.0.1:51889", "192.168.0.1:80", "rexmt_data_bytes", 18, 0, "idle_split"},
 	{"corpus/zeek/pcaps/tcp/fin_retransmission.pcap", "10.1.30.117:55344", "17.167.193.62:443", "rexmt_data_pkts", 2, 1, "synack_new_conn"},
 	{"corpus/zeek/pcaps/tcp/fin_retransmission.pcap", "10.1.30.117:55344", "17.167.193.62:443", "rexmt_data_bytes", 2, 1, "synack_new_conn"},
+	{"pcaps/findings/nmap_os.pcap", "10.99.0.1:56431", "10.99.0.2:22", "rexmt_data_pkts", 3, 0, "syn_after_fin"},
+	{"pcaps/findings/nmap_os.pcap", "10.99.0.1:56431", "10.99.0.2:22", "rexmt_data_bytes", 6, 0, "syn_after_fin"},
+	{"pcaps/findings/ack_unseen_data.pcap", "10.99.0.2:8090", "10.99.0.1:40502", "rexmt_data_pkts", 2, 1, "acked_unseen"},
+	{"pcaps/findings/ack_unseen_data.pcap", "10.99.0.2:8090", "10.99.0.1:40502", "rexmt_data_bytes", 2, 1, "acked_unseen"},
 }
 
 func findOstermannDeviation(file string, k dirKey, field string, ours, theirs float64) int {

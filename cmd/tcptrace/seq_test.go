@@ -165,6 +165,7 @@ func TestVerdictsMatchTshark(t *testing.T) {
 	for i, d := range seqDeviations {
 		n := tally.hits[i]
 		switch {
+		case !haveCorpus(d.File):
 		case d.Frame == 0 && n != d.Count:
 			t.Errorf("documented deviation occurs %d times, the list says %d (update seqDeviations and docs/seq-deviations.md): %+v", n, d.Count, d)
 		case d.Frame != 0 && n == 0:
