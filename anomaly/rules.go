@@ -57,6 +57,10 @@ func (e *Engine) lifecycle(f *reassembly.Flow, now time.Time) {
 			e.addAt(f, rule{"ack_unseen_data", SeverityMedium, fmt.Sprintf("the %s acknowledged data its peer had not sent (the peer's next new segment started below that ACK): an optimistic ACK or a blind injection attempt", d),
 				"RFC 9293 §3.10.7.4; RFC 5961 §5.2", [3]string{"", "", "tcp.analysis.ack_lost_segment"}}, noteAt(&n.AckUnseen))
 		}
+		if n.AckTooOld.Count > 0 && !c.Midstream {
+			e.addAt(f, rule{"ack_out_of_range", SeverityMedium, fmt.Sprintf("the %s sent %d ACKs below its peer's SND.UNA - MAX.SND.WND (more than a whole window under its own earlier ACK): the receiver drops such a segment with a challenge ACK; a blind data injection that guessed the ACK", d, n.AckTooOld.Count),
+				"RFC 5961 §5.2; RFC 9293 §3.10.7.4", [3]string{"", "pkt_invalid_ack", ""}}, noteAt(&n.AckTooOld))
+		}
 		if n.Recision.Count > 0 && !c.Midstream {
 			e.addAt(f, rule{"window_recision", SeverityLow, fmt.Sprintf("the %s moved the right edge of its receive window left (shrank the window) %d times: data already allowed in flight may be dropped", d, n.Recision.Count),
 				"RFC 9293 §3.8.6 SHLD-14", [3]string{"window_recision", "", ""}}, noteAt(&n.Recision))

@@ -77,7 +77,13 @@ type Notes struct {
 	// value that persisted for TTLShiftRun segments in a row: a route
 	// change, not an injection (anomalies.md §5). The Note's frame is the
 	// segment that confirmed the first change, TTLFrom and TTLTo its values.
-	TTLShift       Note
+	TTLShift Note
+	// AckTooOld counts acknowledgments this sender gave below
+	// SND.UNA - MAX.SND.WND of its receiver: under the highest ACK it had
+	// sent by more than the largest window it had advertised (RFC 5961
+	// §5.2; a blind data injection guesses the ACK). Only with the window
+	// scale known. ACKs above SND.NXT are AckUnseen.
+	AckTooOld      Note
 	TTLFrom, TTLTo uint8
 
 	// Starts of the open zero-window episode and keep-alive run, kept here
@@ -92,6 +98,7 @@ type watchDir struct {
 	sndMax  fsm.Seq // highest SEQ+SEG.LEN this sender sent; valid iff sent
 	lastAck fsm.Seq // highest ACK it sent; valid iff edgeSet
 	edge    fsm.Seq // right window edge it last advertised; valid iff edgeSet
+	maxWin  uint32  // largest scaled window it advertised; valid iff edgeSet
 	pend    fsm.Seq // an ACK it sent beyond the peer's sndMax; valid iff pendSet
 
 	sent, edgeSet, pendSet, zero, synack bool
@@ -197,7 +204,22 @@ func (f *Flow) watch(now int64, d fsm.Dir, s *fsm.Segment, m *Meta) {
 		if h.w.winScale > 0 {
 			shift = uint(h.w.winScale)
 		}
-		edge := s.Ack.Add(uint32(s.Window) << shift)
+		win := uint32(s.Window) << shift
+		edge := s.Ack.Add(win)
+		// RFC 5961 §5.2: acceptable only if SND.UNA - MAX.SND.WND <=
+		// SEG.ACK; the receiver drops it and sends a challenge ACK. Its
+		// SND.UNA is the highest ACK it accepted, never beyond what it sent
+		// (an ACK of unseen data did not move it).
+		una := w.lastAck
+		if pw.sent && pw.sndMax.LessThan(una) {
+			una = pw.sndMax
+		}
+		if w.edgeSet && s.Ack.LessThan(fsm.Seq(uint32(una)-w.maxWin)) {
+			h.notes().AckTooOld.mark(m.Frame, now)
+		}
+		if win > w.maxWin || !w.edgeSet {
+			w.maxWin = win
+		}
 		if w.edgeSet && !s.Ack.LessThan(w.lastAck) {
 			if edge.LessThan(w.edge) && edge.Size(w.edge) >= 1<<shift {
 				h.notes().Recision.mark(m.Frame, now)

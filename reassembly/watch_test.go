@@ -132,3 +132,26 @@ func TestWatchTTLShift(t *testing.T) {
 		})
 	}
 }
+
+// TestWatchAckTooOld: an ACK below SND.UNA - MAX.SND.WND (RFC 5961 §5.2)
+// is noted; one inside the window is not, and neither is the return to the
+// real ACK after an ACK of data never sent.
+func TestWatchAckTooOld(t *testing.T) {
+	data := []wpkt{{true, ack, 301, 101, 3000, 1000, 5}, {false, ack, 101, 3301, 0, 1000, 6}}
+	for _, tt := range []struct {
+		name string
+		tail []wpkt
+		want uint32
+	}{
+		{"a window and more below", []wpkt{{false, ack, 101, 1301, 0, 1000, 10}}, 1},
+		{"within the window below", []wpkt{{false, ack, 101, 2401, 0, 1000, 10}}, 0},
+		{"back from an ACK of unseen data", []wpkt{{false, ack, 101, 103301, 0, 1000, 10}, {false, ack, 101, 3301, 0, 1000, 11}}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := watchFlow(t, append(append(append([]wpkt(nil), open...), data...), tt.tail...))
+			if got := notes(f, fsm.DirClient).AckTooOld.Count; got != tt.want {
+				t.Errorf("client ACKs too old = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}

@@ -38,7 +38,9 @@ func TestFindingsOnFixtures(t *testing.T) {
 		"findings/time_wait_late.pcap":      {"time_wait_late_segment"},
 		"findings/fin_wait2_peer_dead.pcap": {"fin_wait2_peer_dead"}, // not also keepalive_unanswered
 		"findings/ttl_shift.pcap":           {"ttl_shift"},
-		"findings/half_close_slow.pcap":     nil, // a 3 s reply to a half-close is below the default 60 s
+		"findings/ack_out_of_range.pcap":    {"ack_out_of_range", "time_wait_late_segment"}, // the late FIN: as in syn_resend
+		"findings/ack_unseen_data.pcap":     {"ack_unseen_data", "time_wait_late_segment"},  // the ACK after the unseen one is not out of range
+		"findings/half_close_slow.pcap":     nil,                                            // a 3 s reply to a half-close is below the default 60 s
 	}
 	for file, kinds := range want {
 		t.Run(file, func(t *testing.T) {
@@ -116,6 +118,7 @@ func TestFindingsIssue4Fixtures(t *testing.T) {
 		{"time_wait_late.pcap", nil, "time_wait_late_segment", "info", "10.99.0.2:8099", 1, [2]uint64{}},
 		{"fin_wait2_peer_dead.pcap", nil, "fin_wait2_peer_dead", "medium", "10.99.0.2:8100", 1, [2]uint64{8, 12}},
 		{"ttl_shift.pcap", nil, "ttl_shift", "info", "10.99.0.2:8101", 1, [2]uint64{18, 18}},
+		{"ack_out_of_range.pcap", nil, "ack_out_of_range", "medium", "10.99.0.2:8102", 1, [2]uint64{6, 6}},
 	} {
 		t.Run(tt.file, func(t *testing.T) {
 			r := analyze(t, append([]string{"-r", filepath.Join("../../pcaps/findings", tt.file)}, tt.args...)...)

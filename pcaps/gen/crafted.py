@@ -191,3 +191,16 @@ def synresend(port):
                                     window=c.win, options=[("MSS", 1460)]), iface="va")
     time.sleep(1.5)
     c.close()
+
+
+def ackold(port):
+    """Acknowledge 100000 bytes below what the client already acknowledged:
+    under the server's SND.UNA - MAX.SND.WND (window 29200, no scaling), so
+    Linux drops it with a challenge ACK (RFC 5961 §5.2)."""
+    c = Client(int(port), 40506)
+    c.connect()
+    c.wait_data(1)
+    time.sleep(0.2)
+    c.seg("A", ack=c.rcv_nxt - 100000)
+    time.sleep(1.5)
+    c.close()
