@@ -42,6 +42,7 @@ func (e *Engine) lifecycle(f *reassembly.Flow, now time.Time) {
 	e.rstMidstream(f)
 	e.splitHandshake(f)
 	e.timeWaitReuse(f)
+	e.timeWaitSYNRejected(f)
 	for d := fsm.DirClient; d <= fsm.DirServer; d++ {
 		e.finUnacked(f, d, now)
 		e.mssExceeded(f, d)
@@ -157,6 +158,18 @@ func (e *Engine) timeWaitReuse(f *reassembly.Flow) {
 			"RFC 9293 §3.6.1 MAY-2; RFC 6191", [3]string{"", "", "tcp.analysis.reused_ports"}}, at{t.Frame, t.Frame, t.Time, t.Time})
 		return
 	}
+}
+
+// timeWaitSYNRejected is TW_SYN_REJECTED (anomalies.md §4): the server's
+// TIME-WAIT answered a new SYN with a bare ACK of the old connection, the
+// client reset it (fsm.ViolationTimeWaitSYNRejected) and retried: a new SYN
+// reused the 4-tuple (the flow ended as EndReused).
+func (e *Engine) timeWaitSYNRejected(f *reassembly.Flow) {
+	if f.Conn.Violations()[fsm.ViolationTimeWaitSYNRejected] == 0 || f.End != reassembly.EndReused {
+		return
+	}
+	e.add(f, "time_wait_syn_rejected", SeverityLow, "a new SYN on the 4-tuple was refused by the server's TIME-WAIT (its sequence number not after the old connection's, no newer timestamp) with a bare ACK of the old connection; the client reset it and retried: the reconnect costs a round trip, and the RST ends TIME-WAIT (RFC 1337)",
+		"RFC 9293 §3.6.1 MAY-2, §3.10.7.3; RFC 6191", [3]string{"", "", ""})
 }
 
 // twReuseCause is the cause fsm.Conn.EndForReuse records.

@@ -296,6 +296,14 @@ func (c *Conn) send(d Dir, frame uint64, ts time.Time, s *Segment) Violation {
 		if s.Len > 0 {
 			v = ViolationRSTWithData
 		}
+		if e.State == StateSynSent && p.State == StateTimeWait {
+			// anomalies.md §4 TW_SYN_REJECTED: the peer's TIME-WAIT did not
+			// take the new SYN (not after its RCV.NXT, no newer timestamp)
+			// and answered with a bare ACK of the old connection; SYN-SENT
+			// resets an ACK that does not acknowledge its SYN
+			// (RFC 9293 §3.10.7.3, <SEQ=SEG.ACK><CTL=RST>) before it retries.
+			c.note(ViolationTimeWaitSYNRejected)
+		}
 		switch e.State {
 		case StateClosed:
 			return v

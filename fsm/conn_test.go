@@ -490,3 +490,21 @@ func TestTimeWaitLate(t *testing.T) {
 		t.Errorf("Step(FIN again).Violation = %v, want %v (client in %v)", r.Violation, fsm.ViolationTimeWaitLate, c.Ep[C].State)
 	}
 }
+
+// TestTimeWaitSYNRejected: the server in TIME-WAIT answers a new SYN with an
+// old ISN by a bare ACK; the client's RST from SYN-SENT marks the rejection
+// (and, at RCV.NXT, assassinates TIME-WAIT).
+func TestTimeWaitSYNRejected(t *testing.T) {
+	c := run(cat(handshake, []seg{
+		{S, fin, 301, 111, 0, 40},
+		{C, ack, 111, 302, 0, 41},
+		{C, fin, 111, 302, 0, 42},
+		{S, ack, 302, 112, 0, 43},
+		{C, syn, 100, 0, 0, 500},
+		{S, ack, 302, 112, 0, 501},
+		{C, fsm.FlagRST, 112, 0, 0, 800},
+	}), 0)
+	if v := c.Violations(); v[fsm.ViolationTimeWaitSYNRejected] != 1 || v[fsm.ViolationTimeWaitAssassination] != 1 {
+		t.Errorf("time_wait_syn_rejected, time_wait_assassination = %d, %d, want 1, 1 (server %s)", v[fsm.ViolationTimeWaitSYNRejected], v[fsm.ViolationTimeWaitAssassination], states(c, S))
+	}
+}

@@ -28,6 +28,7 @@ const (
 	ViolationSYNURG                          // SYN with URG (Zeek baroque_SYN); the SYN is processed, URG means nothing on it
 	ViolationSYNResend                       // the sender's own SYN again, same ISN, on a synchronized connection
 	ViolationTimeWaitLate                    // data or FIN reaching an endpoint in TIME-WAIT: its final ACK was lost
+	ViolationTimeWaitSYNRejected             // a SYN refused by TIME-WAIT's bare ACK, reset by its sender (RFC 9293 §3.10.7.3)
 	violationCount
 )
 
@@ -53,6 +54,7 @@ var violationNames = [...]string{
 	ViolationSYNURG:                "syn_urg",
 	ViolationSYNResend:             "syn_resend",
 	ViolationTimeWaitLate:          "time_wait_late_segment",
+	ViolationTimeWaitSYNRejected:   "time_wait_syn_rejected",
 }
 
 // ViolationCount is the number of Violation values, ViolationNone included.

@@ -14,33 +14,34 @@ import (
 // scenario shows, and clean traffic raises nothing.
 func TestFindingsOnFixtures(t *testing.T) {
 	want := map[string][]string{
-		"handshake_clean_4way.pcap":         nil,
-		"close_3way.pcap":                   nil,
-		"half_close_data.pcap":              nil, // a legitimate half-close is not flagged
-		"ipv6_clean.pcap":                   nil,
-		"midstream.pcap":                    nil,
-		"retransmit_fin.pcap":               nil,
-		"refused.pcap":                      {"conn_refused"},
-		"unanswered_syn.pcap":               {"syn_unanswered"},
-		"simultaneous_open.pcap":            {"simultaneous_open"},
-		"simultaneous_close.pcap":           {"simultaneous_close"},
-		"rst_fin_wait2.pcap":                {"rst_after_close"},
-		"rst_fin_wait2_timeout.pcap":        {"fin_wait2_timeout_rst"},
-		"rst_last_ack.pcap":                 {"time_wait_assassination"},
-		"time_wait_reuse.pcap":              {"isn_generator_hint", "time_wait_reuse"}, // Linux's TIME-WAIT reuse ISN is recognised, not flagged
-		"rst_syn_received_simopen.pcap":     {"rst_midstream", "simultaneous_open"},
-		"rst_established.pcap":              {"rst_midstream"},
-		"rst_close_wait.pcap":               {"rst_midstream"},
-		"rst_fin_wait1.pcap":                {"rst_midstream"},
-		"findings/rst_fin.pcap":             {"rst_fin", "rst_midstream"},             // RST+FIN acted on as a RST
-		"findings/syn_urg.pcap":             {"handshake_aborted", "syn_urg"},         // SYN+URG answered as a SYN
-		"findings/syn_resend.pcap":          {"syn_resend", "time_wait_late_segment"}, // same ISN: not syn_on_established; scapy's final ACK (old seq) was refused, so Linux retransmitted its FIN into the client's TIME-WAIT
-		"findings/time_wait_late.pcap":      {"time_wait_late_segment"},
-		"findings/fin_wait2_peer_dead.pcap": {"fin_wait2_peer_dead"}, // not also keepalive_unanswered
-		"findings/ttl_shift.pcap":           {"ttl_shift"},
-		"findings/ack_out_of_range.pcap":    {"ack_out_of_range", "time_wait_late_segment"}, // the late FIN: as in syn_resend
-		"findings/ack_unseen_data.pcap":     {"ack_unseen_data", "time_wait_late_segment"},  // the ACK after the unseen one is not out of range
-		"findings/half_close_slow.pcap":     nil,                                            // a 3 s reply to a half-close is below the default 60 s
+		"handshake_clean_4way.pcap":            nil,
+		"close_3way.pcap":                      nil,
+		"half_close_data.pcap":                 nil, // a legitimate half-close is not flagged
+		"ipv6_clean.pcap":                      nil,
+		"midstream.pcap":                       nil,
+		"retransmit_fin.pcap":                  nil,
+		"refused.pcap":                         {"conn_refused"},
+		"unanswered_syn.pcap":                  {"syn_unanswered"},
+		"simultaneous_open.pcap":               {"simultaneous_open"},
+		"simultaneous_close.pcap":              {"simultaneous_close"},
+		"rst_fin_wait2.pcap":                   {"rst_after_close"},
+		"rst_fin_wait2_timeout.pcap":           {"fin_wait2_timeout_rst"},
+		"rst_last_ack.pcap":                    {"time_wait_assassination"},
+		"time_wait_reuse.pcap":                 {"isn_generator_hint", "time_wait_reuse"}, // Linux's TIME-WAIT reuse ISN is recognised, not flagged
+		"rst_syn_received_simopen.pcap":        {"rst_midstream", "simultaneous_open"},
+		"rst_established.pcap":                 {"rst_midstream"},
+		"rst_close_wait.pcap":                  {"rst_midstream"},
+		"rst_fin_wait1.pcap":                   {"rst_midstream"},
+		"findings/rst_fin.pcap":                {"rst_fin", "rst_midstream"},             // RST+FIN acted on as a RST
+		"findings/syn_urg.pcap":                {"handshake_aborted", "syn_urg"},         // SYN+URG answered as a SYN
+		"findings/syn_resend.pcap":             {"syn_resend", "time_wait_late_segment"}, // same ISN: not syn_on_established; scapy's final ACK (old seq) was refused, so Linux retransmitted its FIN into the client's TIME-WAIT
+		"findings/time_wait_late.pcap":         {"time_wait_late_segment"},
+		"findings/fin_wait2_peer_dead.pcap":    {"fin_wait2_peer_dead"}, // not also keepalive_unanswered
+		"findings/ttl_shift.pcap":              {"ttl_shift"},
+		"findings/ack_out_of_range.pcap":       {"ack_out_of_range", "time_wait_late_segment"},                              // the late FIN: as in syn_resend
+		"findings/time_wait_syn_rejected.pcap": {"isn_generator_hint", "time_wait_assassination", "time_wait_syn_rejected"}, // the client's RST also ends TIME-WAIT; the retry's ISN steps by Linux's clock
+		"findings/ack_unseen_data.pcap":        {"ack_unseen_data", "time_wait_late_segment"},                               // the ACK after the unseen one is not out of range
+		"findings/half_close_slow.pcap":        nil,                                                                         // a 3 s reply to a half-close is below the default 60 s
 	}
 	for file, kinds := range want {
 		t.Run(file, func(t *testing.T) {
@@ -119,6 +120,7 @@ func TestFindingsIssue4Fixtures(t *testing.T) {
 		{"fin_wait2_peer_dead.pcap", nil, "fin_wait2_peer_dead", "medium", "10.99.0.2:8100", 1, [2]uint64{8, 12}},
 		{"ttl_shift.pcap", nil, "ttl_shift", "info", "10.99.0.2:8101", 1, [2]uint64{18, 18}},
 		{"ack_out_of_range.pcap", nil, "ack_out_of_range", "medium", "10.99.0.2:8102", 1, [2]uint64{6, 6}},
+		{"time_wait_syn_rejected.pcap", nil, "time_wait_syn_rejected", "low", "10.99.0.2:8103", 1, [2]uint64{1, 10}},
 	} {
 		t.Run(tt.file, func(t *testing.T) {
 			r := analyze(t, append([]string{"-r", filepath.Join("../../pcaps/findings", tt.file)}, tt.args...)...)

@@ -204,3 +204,33 @@ def ackold(port):
     c.seg("A", ack=c.rcv_nxt - 100000)
     time.sleep(1.5)
     c.close()
+
+
+def twreject(port):
+    """The server closes first and its side enters TIME-WAIT; the client then
+    opens the same 4-tuple with an old ISN (not after the server's RCV.NXT,
+    no timestamps): Linux's TIME-WAIT answers with a bare ACK of the old
+    connection; the client resets it (RFC 9293 §3.10.7.3, SYN-SENT) and
+    retries with a new ISN, which Linux accepts."""
+    c = Client(int(port), 40507)
+    c.connect()
+    for _ in range(300):
+        if c.rcv_nxt is not None and c.snd_nxt is not None and c.got.is_set():
+            break
+        time.sleep(0.01)
+    time.sleep(0.3)  # the server's FIN arrived and was ACKed by on()
+    c.seg("FA")
+    c.snd_nxt = (c.snd_nxt + 1) & M
+    time.sleep(0.5)
+    c.autoack = False
+    old = c.iss
+    send(IP(src=CLI, dst=SRV) / TCP(sport=c.sport, dport=c.dport, flags="S", seq=old,
+                                    window=c.win, options=[("MSS", 1460)]), iface="va")
+    time.sleep(0.3)
+    send(IP(src=CLI, dst=SRV) / TCP(sport=c.sport, dport=c.dport, flags="R", seq=c.snd_nxt), iface="va")  # <SEQ=SEG.ACK>
+    time.sleep(0.3)
+    new = (c.snd_nxt + 1000000) & M
+    send(IP(src=CLI, dst=SRV) / TCP(sport=c.sport, dport=c.dport, flags="S", seq=new,
+                                    window=c.win, options=[("MSS", 1460)]), iface="va")
+    time.sleep(1)
+    c.sniffer.stop()
