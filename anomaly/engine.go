@@ -120,7 +120,7 @@ type Rollup struct {
 	Attempts       uint64 // connections that began with a captured SYN
 	Established    uint64 // ... of which reached ESTABLISHED on both sides
 	Resets         uint64 // connections ended by a RST
-	Refused        uint64
+	Refused        uint64 // attempts refused with RST or rejected by an ICMP error
 	Unanswered     uint64
 	HalfCloseLeaks uint64 // stuck half-closes where this service did not close
 	Findings       uint64 // findings above info naming this service
@@ -264,6 +264,7 @@ func (e *Engine) Flow(f *reassembly.Flow, now time.Time) {
 	e.isnSamples(f)
 	s := e.service(f.Server)
 	closeKind := c.Close()
+	rejected := closeKind == fsm.CloseUnanswered && icmpRejected(f)
 	established := reached(c, fsm.DirClient, fsm.StateEstablished) && reached(c, fsm.DirServer, fsm.StateEstablished)
 	if s != nil {
 		s.Connections++
@@ -286,12 +287,20 @@ func (e *Engine) Flow(f *reassembly.Flow, now time.Time) {
 		case fsm.CloseRefused:
 			s.Refused++
 		case fsm.CloseUnanswered:
-			s.Unanswered++
+			if rejected {
+				s.Refused++
+			} else {
+				s.Unanswered++
+			}
 		}
 	}
 
 	switch closeKind {
 	case fsm.CloseUnanswered:
+		if rejected {
+			e.connRejectedICMP(f)
+			break
+		}
 		sev := SeverityInfo
 		if cl.SynCount >= 3 {
 			sev = SeverityLow // the SYN was retransmitted at least twice (anomalies.md §5)

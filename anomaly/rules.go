@@ -286,3 +286,75 @@ func enteredAt(c *fsm.Conn, d fsm.Dir, st fsm.State) time.Time {
 	}
 	return time.Time{}
 }
+
+// icmpRejected reports whether an ICMP error rejected f's attempt
+// (reassembly.Table.ICMPError noted it on the client).
+func icmpRejected(f *reassembly.Flow) bool {
+	n := f.Half[fsm.DirClient].Notes
+	return n != nil && n.ICMPReject.Count > 0
+}
+
+// connRejectedICMP is CONN_REJECTED_ICMP (anomalies.md §5): the attempt got
+// no SYN-ACK or RST but an ICMP destination unreachable quoting its SYN
+// (RFC 9293 §3.10.7.3 lets ICMP abort a connection in SYN-SENT; RFC 1122
+// §4.2.3.9 hard errors). It replaces syn_unanswered for the attempt. The
+// finding runs from the SYN to the first ICMP error.
+func (e *Engine) connRejectedICMP(f *reassembly.Flow) {
+	n := f.Half[fsm.DirClient].Notes
+	r := n.ICMP
+	by := "a router or firewall on the path"
+	if r.From == f.Server.Addr() {
+		by = "the server itself"
+	}
+	proto := "ICMP"
+	if r.V6 {
+		proto = "ICMPv6"
+	}
+	why := fmt.Sprintf("connection attempts were rejected with %s destination unreachable (%s, type %d code %d) sent by %s (%s) instead of a SYN-ACK or RST: %s",
+		proto, icmpCodeName(r), r.Type, r.Code, r.From, by, icmpAdvice(r))
+	e.addAt(f, rule{"conn_rejected_icmp", SeverityInfo, why, "RFC 9293 §3.10.7.3; RFC 1122 §4.2.3.9; RFC 792; RFC 4443 §3.1", [3]string{"", "", ""}},
+		at{f.FirstFrame, n.ICMPReject.Frame, f.First, n.ICMPReject.Time})
+}
+
+// icmpCodeName names a rejecting ICMP destination unreachable code.
+func icmpCodeName(r reassembly.ICMPReject) string {
+	if r.V6 {
+		switch r.Code {
+		case 1:
+			return "administratively prohibited"
+		case 3:
+			return "address unreachable"
+		case 4:
+			return "port unreachable"
+		case 5:
+			return "source address failed ingress/egress policy"
+		case 6:
+			return "reject route to destination"
+		}
+		return "unreachable"
+	}
+	switch r.Code {
+	case 1:
+		return "host unreachable"
+	case 3:
+		return "port unreachable"
+	case 9:
+		return "network administratively prohibited"
+	case 10:
+		return "host administratively prohibited"
+	case 13:
+		return "communication administratively prohibited"
+	}
+	return "unreachable"
+}
+
+// icmpAdvice says what a person should check for a rejection.
+func icmpAdvice(r reassembly.ICMPReject) string {
+	switch {
+	case !r.V6 && r.Code == 3 || r.V6 && r.Code == 4:
+		return "a firewall rule rejects the port (Linux answers a closed TCP port with RST, not ICMP)"
+	case !r.V6 && r.Code == 1 || r.V6 && r.Code == 3:
+		return "the host is down or its address does not resolve on the last hop"
+	}
+	return "a firewall rule forbids the connection"
+}

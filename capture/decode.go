@@ -22,6 +22,12 @@ type Options struct {
 	// several files read one after another are numbered continuously: the
 	// first frame of this source is FrameBase+1.
 	FrameBase uint64
+	// ICMPErrors makes Next deliver, beside TCP segments, the ICMP and
+	// ICMPv6 destination unreachables that quote a TCP header, with
+	// Packet.ICMP set (valid iff ICMP.Type != 0). They still count as
+	// skipped non-TCP frames in Stats: they are no segments of any
+	// connection.
+	ICMPErrors bool
 	// Frame, when set, is called with every frame read, before it is
 	// numbered or decoded, in the reading goroutine: link is the frame's
 	// link type, data its captured bytes (valid only during the call) and
@@ -50,7 +56,7 @@ type Result uint8
 const (
 	ResultTCP             Result = iota // a TCP segment; the Packet is filled in
 	ResultNonIP                         // no IPv4 or IPv6 inside (ARP, STP, LLC, ...)
-	ResultNonTCP                        // IP, but no TCP inside (UDP, ICMP, ESP, ...)
+	ResultNonTCP                        // IP, but no TCP inside (UDP, ICMP, ESP, ...); Packet.ICMP may describe an ICMP error quoting TCP
 	ResultFragment                      // an IP fragment other than the first, or a first one without the whole TCP header
 	ResultMalformed                     // a header contradicts itself or the lengths around it
 	ResultShort                         // the capture ended inside a header before the fixed TCP header
@@ -288,6 +294,9 @@ func (d *Decoder) decode(data []byte, link LinkType, missing uint32, p *Packet) 
 			p.Tunneled = true
 		case layers.LayerTypeTCP:
 			return d.segment(data, &w, p)
+		case layers.LayerTypeICMPv4, layers.LayerTypeICMPv6:
+			icmpError(data, typ == layers.LayerTypeICMPv6, &w, p)
+			return ResultNonTCP
 		case gopacket.LayerTypeFragment:
 			return ResultFragment
 		default:
@@ -369,4 +378,47 @@ func (d *Decoder) segment(data []byte, w *walk, p *Packet) Result {
 		}
 	}
 	return ResultTCP
+}
+
+// icmpError fills p.ICMP, p.Src, p.Dst and p.Seg.Seq when data is an ICMP
+// (v6: ICMPv6) destination unreachable quoting a TCP header, and leaves p
+// alone otherwise. The quoted IPv6 header must be followed by TCP directly
+// (as it is for every SYN Linux sends); a quote of a fragment other than the
+// first carries no TCP header and is ignored.
+func icmpError(data []byte, v6 bool, w *walk, p *Packet) {
+	if v6 != p.IPv6 || w.fragment || len(data) < 8 {
+		return // ICMPv6 over IPv4 or ICMP over IPv6, or the error itself fragmented
+	}
+	typ, code, q := data[0], data[1], data[8:]
+	var src, dst netip.Addr
+	var tcp []byte
+	if v6 {
+		// RFC 4443 §3.1: type 1 destination unreachable.
+		if typ != 1 || len(q) < 40 || q[0]>>4 != 6 || q[6] != 6 {
+			return
+		}
+		src, dst = netip.AddrFrom16([16]byte(q[8:24])), netip.AddrFrom16([16]byte(q[24:40]))
+		tcp = q[40:]
+	} else {
+		// RFC 792: type 3 destination unreachable.
+		if typ != 3 || len(q) < 20 || q[0]>>4 != 4 || q[9] != 6 {
+			return
+		}
+		ihl := int(q[0]&0x0f) * 4
+		if ihl < 20 || len(q) < ihl || be16(q[6:8])&0x1fff != 0 {
+			return // a bad header length, or the quote of a later fragment
+		}
+		src, dst = netip.AddrFrom4([4]byte(q[12:16])), netip.AddrFrom4([4]byte(q[16:20]))
+		tcp = q[ihl:]
+	}
+	if len(tcp) < 4 {
+		return
+	}
+	p.Src = netip.AddrPortFrom(src, be16(tcp[0:2]))
+	p.Dst = netip.AddrPortFrom(dst, be16(tcp[2:4]))
+	p.ICMP = ICMPError{From: w.src, Type: typ, Code: code, V6: v6}
+	if len(tcp) >= 8 {
+		p.Seg.Seq = fsm.Seq(be32(tcp[4:8]))
+		p.ICMP.SeqQuoted = true
+	}
 }

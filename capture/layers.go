@@ -90,6 +90,10 @@ func ipNext(proto uint8) gopacket.LayerType {
 		return layers.LayerTypeTCP
 	case 17:
 		return layers.LayerTypeUDP
+	case 1:
+		return layers.LayerTypeICMPv4
+	case 58:
+		return layers.LayerTypeICMPv6
 	case 4: // IP in IP (RFC 2003)
 		return layers.LayerTypeIPv4
 	case 41: // IPv6 in IP (RFC 4213)

@@ -376,7 +376,8 @@ func (l *Live) recv(fd uintptr) bool {
 }
 
 // Next waits for the next TCP segment and decodes it into p, skipping (and
-// counting) every frame without one. It returns false after Stop, after a
+// counting) every frame without one. With Options.ICMPErrors it also stops at an
+// ICMP error quoting TCP, with p.ICMP set. It returns false after Stop, after a
 // Frame hook ends the capture, or when reading fails; Err tells which.
 func (l *Live) Next(p *Packet) bool {
 	if !l.started && !l.done {
@@ -431,6 +432,10 @@ func (l *Live) Next(p *Packet) bool {
 		r := l.dec.decode(data, l.link, wire-uint32(len(data)), p)
 		if r != ResultTCP {
 			l.counts[r]++
+			if l.cfg.Options.ICMPErrors && p.ICMP.Type != 0 {
+				p.Frame, p.TS, p.WireLen = l.cfg.Options.FrameBase+st.Packets, ts, wire
+				return true
+			}
 			continue
 		}
 		p.Frame, p.TS, p.WireLen = l.cfg.Options.FrameBase+st.Packets, ts, wire

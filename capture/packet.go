@@ -54,6 +54,28 @@ type Packet struct {
 	// Checksum is the TCP checksum verdict; ChecksumUnchecked unless
 	// Options.VerifyChecksums was set.
 	Checksum ChecksumStatus
+
+	// ICMP describes an ICMP or ICMPv6 destination unreachable that quotes
+	// a TCP header; valid iff ICMP.Type != 0. The frame is then no TCP
+	// segment (Decode returns ResultNonTCP): Src, Dst and Seg.Seq are those
+	// of the quoted segment, the one the error answers, and every other
+	// field but the capture facts (Frame, TS, WireLen, CapLen, IPv6, TTL,
+	// IPID, IPLen, VLAN, Tunneled) is zero.
+	ICMP ICMPError
+}
+
+// ICMPError is an ICMP destination unreachable (RFC 792 type 3) or ICMPv6
+// destination unreachable (RFC 4443 type 1) whose quoted datagram is TCP
+// (RFC 1122 §3.2.2.1, RFC 4443 §3.1: the IP header and at least the first
+// 8 bytes of the TCP header are quoted).
+type ICMPError struct {
+	From netip.Addr // the ICMP sender: the quoted destination itself, or a router or firewall on the path
+	Type uint8      // 3 (ICMP) or 1 (ICMPv6); 0 means no ICMP error
+	Code uint8
+	V6   bool // ICMPv6
+	// SeqQuoted is set when the quote reached the TCP sequence number, so
+	// that Packet.Seg.Seq holds it.
+	SeqQuoted bool
 }
 
 // ChecksumStatus is the result of verifying a segment's TCP checksum.

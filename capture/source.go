@@ -234,7 +234,8 @@ func NewSource(r io.Reader, name string, opt Options) (*Source, error) {
 }
 
 // Next advances to the next TCP segment and decodes it into p, skipping
-// (and counting) every frame without one. It returns false at the end of
+// (and counting) every frame without one. With Options.ICMPErrors it also stops at an
+// ICMP error quoting TCP, with p.ICMP set. It returns false at the end of
 // the input or when the file turns out to be damaged; Err tells which. p is
 // meaningful only after Next returned true; it holds no slices, so it may
 // be kept.
@@ -280,6 +281,10 @@ func (s *Source) Next(p *Packet) bool {
 		r := s.dec.decode(f.data, f.ifc.link, f.wire-uint32(len(f.data)), p)
 		if r != ResultTCP {
 			s.counts[r]++
+			if s.opt.ICMPErrors && p.ICMP.Type != 0 {
+				p.Frame, p.TS, p.WireLen = n, f.ts, f.wire
+				return true
+			}
 			if s.done {
 				return false
 			}

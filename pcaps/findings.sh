@@ -401,8 +401,36 @@ PY
 	done_case
 }
 
+# ICMP reject: B's firewall rejects SYNs with ICMP instead of RST (iptables REJECT):
+# port unreachable on 8104, admin prohibited on 8105, and over IPv6 icmp6-adm-prohibited
+# on 8106; A's Linux client connect()s to each once and gets ECONNREFUSED/EHOSTUNREACH.
+f_conn_rejected_icmp() {
+	ns_up
+	for n in $NA $NB; do nsx $n sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 net.ipv6.conf.lo.disable_ipv6=0; done
+	nsx $NA sysctl -qw net.ipv6.conf.va.disable_ipv6=0
+	nsx $NB sysctl -qw net.ipv6.conf.vb.disable_ipv6=0
+	ip -n $NA addr add fd99::1/64 dev va nodad
+	ip -n $NB addr add fd99::2/64 dev vb nodad
+	nsx $NB iptables -A INPUT -p tcp --dport 8104 -j REJECT --reject-with icmp-port-unreachable
+	nsx $NB iptables -A INPUT -p tcp --dport 8105 -j REJECT --reject-with icmp-admin-prohibited
+	nsx $NB ip6tables -A INPUT -p tcp --dport 8106 -j REJECT --reject-with icmp6-adm-prohibited
+	cap $NB vb conn_rejected_icmp 'tcp or icmp or (icmp6 and ip6[40] == 1)'
+	nsx $NA $PY - <<'PY'
+import socket
+for fam, host, port in ((socket.AF_INET, "10.99.0.2", 8104), (socket.AF_INET, "10.99.0.2", 8105), (socket.AF_INET6, "fd99::2", 8106)):
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(5)
+    try:
+        s.connect((host, port))
+    except OSError as e:
+        print(port, e.errno)
+    s.close()
+PY
+	done_case
+}
+
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection zero_window_peer_dead rst_fin syn_urg syn_resend half_close_slow time_wait_late fin_wait2_peer_dead ttl_shift ack_out_of_range time_wait_syn_rejected)
+[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection zero_window_peer_dead rst_fin syn_urg syn_resend half_close_slow time_wait_late fin_wait2_peer_dead ttl_shift ack_out_of_range time_wait_syn_rejected conn_rejected_icmp)
 for c in "${cases[@]}"; do
 	echo "== $c" >&2
 	"f_$c"

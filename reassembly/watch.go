@@ -86,6 +86,13 @@ type Notes struct {
 	AckTooOld      Note
 	TTLFrom, TTLTo uint8
 
+	// ICMPReject counts ICMP or ICMPv6 destination unreachables that
+	// quoted this sender's SYN while it was in SYN-SENT (anomalies.md §5
+	// CONN_REJECTED_ICMP; Table.ICMPError). The Note's frame is the first
+	// error's; ICMP is what that error said and who sent it.
+	ICMPReject Note
+	ICMP       ICMPReject
+
 	// Starts of the open zero-window episode and keep-alive run, kept here
 	// rather than in every flow: both are rare.
 	zeroFrame, kaRunFrame uint64

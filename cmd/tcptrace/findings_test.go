@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/tcptrace/tcptrace/report"
@@ -41,6 +42,7 @@ func TestFindingsOnFixtures(t *testing.T) {
 		"findings/ack_out_of_range.pcap":       {"ack_out_of_range", "time_wait_late_segment"},                              // the late FIN: as in syn_resend
 		"findings/time_wait_syn_rejected.pcap": {"isn_generator_hint", "time_wait_assassination", "time_wait_syn_rejected"}, // the client's RST also ends TIME-WAIT; the retry's ISN steps by Linux's clock
 		"findings/ack_unseen_data.pcap":        {"ack_unseen_data", "time_wait_late_segment"},                               // the ACK after the unseen one is not out of range
+		"findings/conn_rejected_icmp.pcap":     {"conn_rejected_icmp"},                                                      // not syn_unanswered: ICMP answered the SYNs
 		"findings/half_close_slow.pcap":        nil,                                                                         // a 3 s reply to a half-close is below the default 60 s
 	}
 	for file, kinds := range want {
@@ -139,6 +141,56 @@ func TestFindingsIssue4Fixtures(t *testing.T) {
 				t.Errorf("%s lacks evidence: %+v", tt.kind, f)
 			}
 		})
+	}
+}
+
+// TestFindingsConnRejectedICMP reads the ICMP reject fixture (iptables
+// REJECT on the Linux server: port unreachable, admin prohibited, ICMPv6
+// admin prohibited for a SYN sent twice): one conn_rejected_icmp per
+// service, from the SYN to the first error, naming the ICMP type, code and
+// sender; the ICMP frames are no packets of the connections, whose close
+// stays unanswered and Zeek state S0 (TCP got no answer; Zeek's conn.log
+// says S0 too); the rollups count the attempts as refused.
+func TestFindingsConnRejectedICMP(t *testing.T) {
+	r := analyze(t, "-r", "../../pcaps/findings/conn_rejected_icmp.pcap")
+	want := []struct {
+		service string
+		frames  [2]uint64
+		says    string
+		pkts    uint64
+	}{
+		{"10.99.0.2:8104", [2]uint64{1, 2}, "ICMP destination unreachable (port unreachable, type 3 code 3) sent by 10.99.0.2 (the server itself)", 1},
+		{"10.99.0.2:8105", [2]uint64{3, 4}, "ICMP destination unreachable (communication administratively prohibited, type 3 code 13) sent by 10.99.0.2", 1},
+		{"[fd99::2]:8106", [2]uint64{5, 6}, "ICMPv6 destination unreachable (administratively prohibited, type 1 code 1) sent by fd99::2", 2},
+	}
+	fs := findingsOf(r, "conn_rejected_icmp")
+	if len(fs) != len(want) || len(r.Findings) != len(want) {
+		t.Fatalf("findings = %v, want %d conn_rejected_icmp", kinds(r), len(want))
+	}
+	if r.Capture.Packets != 8 || r.Capture.TCPPackets != 4 {
+		t.Errorf("capture packets %d, TCP %d; want 8, 4", r.Capture.Packets, r.Capture.TCPPackets)
+	}
+	for i, w := range want {
+		f := fs[i]
+		if f.Service != w.service || f.Severity != "info" || f.Count != 1 || f.FirstFrame != w.frames[0] || f.LastFrame != w.frames[1] || !strings.Contains(f.Explanation, w.says) || f.RFC == "" {
+			t.Errorf("finding %d = %+v, want %s frames %v saying %q", i, f, w.service, w.frames, w.says)
+		}
+		c := r.Connections[i]
+		if c.Close != "unanswered" || c.Zeek.ConnState != "S0" || c.Zeek.History != "S" || c.Packets != (report.Pair{Client: w.pkts}) {
+			t.Errorf("connection %d: close %s, zeek %s %s, packets %+v; want unanswered, S0 S, %d from the client", c.ID, c.Close, c.Zeek.ConnState, c.Zeek.History, c.Packets, w.pkts)
+		}
+	}
+	if len(r.Rollups) != 5 {
+		t.Errorf("%d rollups, want 3 services and 2 hosts", len(r.Rollups))
+	}
+	for _, ro := range r.Rollups {
+		want := uint64(1) // a service row, or a host row summing its services
+		if ro.Host != "" {
+			want = uint64(ro.Services)
+		}
+		if ro.Refused != want || ro.Unanswered != 0 {
+			t.Errorf("rollup %s%s: refused %d, unanswered %d; want %d, 0", ro.Service, ro.Host, ro.Refused, ro.Unanswered, want)
+		}
 	}
 }
 

@@ -205,7 +205,7 @@ func openLive(o *options, t *tap, a **analysis, stderr io.Writer) (*capture.Live
 	cfg := capture.LiveConfig{
 		Snaplen:      o.snaplen,
 		Promiscuous:  !o.noPromisc,
-		Options:      capture.Options{VerifyChecksums: o.verify, Frame: t.frame},
+		Options:      capture.Options{VerifyChecksums: o.verify, ICMPErrors: true, Frame: t.frame},
 		Tick:         func(now time.Time) { (*a).periodic(now) },
 		TickInterval: tickEvery,
 	}

@@ -426,7 +426,7 @@ func (a *analysis) done(f *reassembly.Flow) {
 
 // read feeds one source through the flow table.
 func (a *analysis) read(ctx context.Context, name string, stdin io.Reader, stderr io.Writer) error {
-	opt := capture.Options{FrameBase: a.frames, VerifyChecksums: a.o.verify}
+	opt := capture.Options{FrameBase: a.frames, VerifyChecksums: a.o.verify, ICMPErrors: true}
 	if a.tap.active() {
 		opt.Frame = a.tap.frame
 	}
@@ -477,10 +477,15 @@ func (a *analysis) loop(ctx context.Context, src packetSource, prog *progress) {
 	var p capture.Packet
 	var n uint64
 	for src.Next(&p) {
-		f, d := a.table.Observe(p.TS, p.Src, p.Dst, p.Seg, reassembly.Meta{Frame: p.Frame, WireLen: p.WireLen, IPLen: p.IPLen, Truncated: p.Truncated, IPv6: p.IPv6, Tunneled: p.Tunneled, IPID: p.IPID, TTL: p.TTL, BadChecksum: p.Checksum == capture.ChecksumBad})
-		if a.pkts != nil {
-			if err := a.pkts.Write(p.Frame, f, d, p.Seg.Len); err != nil && a.werr == nil {
-				a.werr = err
+		if p.ICMP.Type != 0 {
+			// An ICMP error quoting TCP: a lookup, never a segment of the flow.
+			a.table.ICMPError(p.TS, p.Frame, p.Src, p.Dst, p.Seg.Seq, p.ICMP.SeqQuoted, reassembly.ICMPReject{From: p.ICMP.From, Type: p.ICMP.Type, Code: p.ICMP.Code, V6: p.ICMP.V6})
+		} else {
+			f, d := a.table.Observe(p.TS, p.Src, p.Dst, p.Seg, reassembly.Meta{Frame: p.Frame, WireLen: p.WireLen, IPLen: p.IPLen, Truncated: p.Truncated, IPv6: p.IPv6, Tunneled: p.Tunneled, IPID: p.IPID, TTL: p.TTL, BadChecksum: p.Checksum == capture.ChecksumBad})
+			if a.pkts != nil {
+				if err := a.pkts.Write(p.Frame, f, d, p.Seg.Len); err != nil && a.werr == nil {
+					a.werr = err
+				}
 			}
 		}
 		if p.TS.After(a.last) {
