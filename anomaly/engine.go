@@ -85,7 +85,11 @@ type Config struct {
 	// HalfCloseExhaustMin connections from one source to one service that
 	// end half closed are half-close exhaustion (20).
 	HalfCloseExhaustMin int
-	ISN                 ISNConfig
+	// RSTStormMin RSTs from one side of one connection, each less than
+	// reassembly.RSTStormGap after the one before, are a RST storm
+	// (anomalies.md §5 RST_STORM; Zeek's tcp_storm_thresh, 1000).
+	RSTStormMin int
+	ISN         ISNConfig
 }
 
 // DefaultConfig returns the thresholds of anomalies.md.
@@ -110,6 +114,7 @@ func DefaultConfig() Config {
 		ScanMaxCompleted:  0.2,
 
 		HalfCloseExhaustMin: 20,
+		RSTStormMin:         1000,
 	}
 }
 

@@ -89,6 +89,7 @@ func (e *Engine) lifecycle(f *reassembly.Flow, now time.Time) {
 		}
 		e.zeroWindow(f, d, n, now)
 		e.keepAlive(f, d, n)
+		e.rstStorm(f, d, n)
 	}
 }
 
@@ -357,4 +358,22 @@ func icmpAdvice(r reassembly.ICMPReject) string {
 		return "the host is down or its address does not resolve on the last hop"
 	}
 	return "a firewall rule forbids the connection"
+}
+
+// rstStorm is RST_STORM (anomalies.md §5, Zeek's RST_storm weird): at least
+// RSTStormMin RSTs from one side of one connection, each less than
+// reassembly.RSTStormGap after the one before. Zeek counts per connection
+// and endpoint, and so does this; a thousand RSTs on one 4-tuple is no
+// stack's own answer to anything (Linux sends one RST per offending segment,
+// and an endpoint that sent RST has no connection left to reset), so it is
+// medium: a blind reset attack sweeping the sequence space (RFC 5961 §3,
+// where each RST alone is rst_in_window or rst_out_of_window) or two
+// middleboxes resetting each other in a loop.
+func (e *Engine) rstStorm(f *reassembly.Flow, d fsm.Dir, n *reassembly.Notes) {
+	r := &n.RSTRun
+	if e.cfg.RSTStormMin <= 0 || r.Count < uint32(e.cfg.RSTStormMin) {
+		return
+	}
+	e.addAt(f, rule{"rst_storm", SeverityMedium, fmt.Sprintf("the %s sent %d RSTs on this connection in %s, each less than %s after the one before: a blind reset attack sweeping sequence numbers, or a reset loop between middleboxes", d, r.Count, r.Duration().Round(time.Millisecond), reassembly.RSTStormGap),
+		"RFC 5961 §3; RFC 9293 §3.10.7.4", [3]string{"RST_storm", "", ""}}, spanAt(r))
 }

@@ -276,6 +276,8 @@ f_syn_resend() { crafted_case syn_resend 8097 greet synresend; }
 # An ACK 100000 bytes below the client's previous ACK: under SND.UNA - MAX.SND.WND.
 f_ack_out_of_range() { crafted_case ack_out_of_range 8102 greet ackold; }
 f_time_wait_syn_rejected() { crafted_case time_wait_syn_rejected 8103 close twreject; }
+# A blind reset sweep: 1100 out-of-window RSTs from the client, back to back.
+f_rst_storm() { crafted_case rst_storm 8107 greet rststorm; }
 
 # Slow half-close reply: the client sends a request and shuts down its side
 # (SHUT_WR); the server reads to EOF, thinks for 3 s, answers and closes.
@@ -430,7 +432,7 @@ PY
 }
 
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection zero_window_peer_dead rst_fin syn_urg syn_resend half_close_slow time_wait_late fin_wait2_peer_dead ttl_shift ack_out_of_range time_wait_syn_rejected conn_rejected_icmp)
+[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection zero_window_peer_dead rst_fin syn_urg syn_resend half_close_slow time_wait_late fin_wait2_peer_dead ttl_shift ack_out_of_range time_wait_syn_rejected conn_rejected_icmp rst_storm)
 for c in "${cases[@]}"; do
 	echo "== $c" >&2
 	"f_$c"

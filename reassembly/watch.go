@@ -93,10 +93,41 @@ type Notes struct {
 	ICMPReject Note
 	ICMP       ICMPReject
 
+	// RSTRun is this sender's longest run of RSTs each sent less than
+	// RSTStormGap after the one before (Zeek's
+	// tcp_storm_interarrival_thresh): First and Last are its first and last
+	// RST, Count how many it held. The engine calls a run of at least its
+	// threshold a RST storm (anomalies.md §5 RST_STORM).
+	RSTRun Span
+
 	// Starts of the open zero-window episode and keep-alive run, kept here
 	// rather than in every flow: both are rare.
 	zeroFrame, kaRunFrame uint64
 	zeroNs, kaRunNs       int64
+
+	// The current run of RSTs: its first RST, the last one's time, its length.
+	rstFrame        uint64
+	rstFirst, rstNs int64
+	rstCount        uint32
+}
+
+// RSTStormGap is the most time between two RSTs of one sender that keeps
+// them in one run (Zeek's tcp_storm_interarrival_thresh, 1 s).
+const RSTStormGap = time.Second
+
+// rstRun accounts a RST of the sender whose notes are n, sent at now in
+// frame, and keeps its longest run of RSTs in n.RSTRun.
+func rstRun(n *Notes, frame uint64, now int64) {
+	if n.rstCount == 0 || now-n.rstNs >= int64(RSTStormGap) {
+		n.rstFrame, n.rstFirst, n.rstCount = frame, now, 0
+	}
+	n.rstNs = now
+	if n.rstCount < ^uint32(0) {
+		n.rstCount++
+	}
+	if n.rstCount > n.RSTRun.Count {
+		n.RSTRun = Span{First: n.rstFrame, Last: frame, From: time.Unix(0, n.rstFirst).UTC(), To: time.Unix(0, now).UTC(), Count: n.rstCount}
+	}
 }
 
 // watchDir is the per-sender state of the watch: a handful of numbers, no
@@ -277,6 +308,9 @@ func (f *Flow) watch(now int64, d fsm.Dir, s *fsm.Segment, m *Meta) {
 	if s.Len > 0 && v&VerdictKeepAlive == 0 {
 		w.lastPayload, w.payFrame = now, m.Frame
 		w.kaExch, pw.kaExch = 0, 0
+	}
+	if rst {
+		rstRun(h.notes(), m.Frame, now)
 	}
 	injection(h, w, s, m, now)
 	if end := s.Seq.Add(s.LogicalLen()); !rst && (!w.sent || w.sndMax.LessThan(end)) {

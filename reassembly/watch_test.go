@@ -155,3 +155,25 @@ func TestWatchAckTooOld(t *testing.T) {
 		})
 	}
 }
+
+// TestWatchRSTRun checks that the watch keeps each sender's longest run of
+// RSTs less than RSTStormGap apart: a gap of RSTStormGap or more starts a
+// new run.
+func TestWatchRSTRun(t *testing.T) {
+	pkts := append([]wpkt(nil), open...)
+	for i := range 3 { // frames 4-6: a run of 3
+		pkts = append(pkts, wpkt{false, fsm.FlagRST, 5000 + uint32(i)<<20, 0, 0, 0, 10 + 10*i})
+	}
+	for i := range 5 { // frames 7-11, 1.5 s later: a run of 5, 100 ms apart
+		pkts = append(pkts, wpkt{false, fsm.FlagRST, 9000 + uint32(i)<<20, 0, 0, 0, 1530 + 100*i})
+	}
+	pkts = append(pkts, wpkt{false, fsm.FlagRST, 7, 0, 0, 0, 2930}) // frame 12: 1 s after frame 11, alone
+	f := watchFlow(t, pkts)
+	r := notes(f, fsm.DirClient).RSTRun
+	if r.Count != 5 || r.First != 7 || r.Last != 11 || r.Duration() != 400*time.Millisecond {
+		t.Errorf("client RSTRun = %+v, want 5 RSTs, frames 7-11, 400ms", r)
+	}
+	if n := f.Half[fsm.DirServer].Notes; n != nil && n.RSTRun.Count != 0 {
+		t.Errorf("server RSTRun = %+v, want none", n.RSTRun)
+	}
+}

@@ -27,4 +27,5 @@ func addFindingFlags(fs *pflag.FlagSet, cfg *anomaly.Config) {
 	fs.IntVar(&cfg.ProbesUnanswered, "probes-unanswered", cfg.ProbesUnanswered, "findings: keep-alives or zero-window probes in a row without a reply that mean the peer is gone")
 	fs.Var((*seconds)(&cfg.KeepAliveIdle), "keepalive-idle", "findings: no data for this long, kept open by answered keep-alives, is keepalive_only_idle")
 	fs.Var((*seconds)(&cfg.KeepAliveIdleLong), "keepalive-idle-long", "findings: ... low from this long")
+	fs.IntVar(&cfg.RSTStormMin, "rst-storm-min", cfg.RSTStormMin, "findings: RSTs from one side of one connection, each under 1 s after the last, that make a RST storm (Zeek tcp_storm_thresh)")
 }

@@ -39,11 +39,12 @@ func TestFindingsOnFixtures(t *testing.T) {
 		"findings/time_wait_late.pcap":         {"time_wait_late_segment"},
 		"findings/fin_wait2_peer_dead.pcap":    {"fin_wait2_peer_dead"}, // not also keepalive_unanswered
 		"findings/ttl_shift.pcap":              {"ttl_shift"},
-		"findings/ack_out_of_range.pcap":       {"ack_out_of_range", "time_wait_late_segment"},                              // the late FIN: as in syn_resend
-		"findings/time_wait_syn_rejected.pcap": {"isn_generator_hint", "time_wait_assassination", "time_wait_syn_rejected"}, // the client's RST also ends TIME-WAIT; the retry's ISN steps by Linux's clock
-		"findings/ack_unseen_data.pcap":        {"ack_unseen_data", "time_wait_late_segment"},                               // the ACK after the unseen one is not out of range
-		"findings/conn_rejected_icmp.pcap":     {"conn_rejected_icmp"},                                                      // not syn_unanswered: ICMP answered the SYNs
-		"findings/half_close_slow.pcap":        nil,                                                                         // a 3 s reply to a half-close is below the default 60 s
+		"findings/ack_out_of_range.pcap":       {"ack_out_of_range", "time_wait_late_segment"},                                    // the late FIN: as in syn_resend
+		"findings/time_wait_syn_rejected.pcap": {"isn_generator_hint", "time_wait_assassination", "time_wait_syn_rejected"},       // the client's RST also ends TIME-WAIT; the retry's ISN steps by Linux's clock
+		"findings/ack_unseen_data.pcap":        {"ack_unseen_data", "time_wait_late_segment"},                                     // the ACK after the unseen one is not out of range
+		"findings/conn_rejected_icmp.pcap":     {"conn_rejected_icmp"},                                                            // not syn_unanswered: ICMP answered the SYNs
+		"findings/rst_storm.pcap":              {"data_after_reset", "rst_out_of_window", "rst_storm", "suspected_rst_injection"}, // the sweep's RSTs are forged: the client kept sending
+		"findings/half_close_slow.pcap":        nil,                                                                               // a 3 s reply to a half-close is below the default 60 s
 	}
 	for file, kinds := range want {
 		t.Run(file, func(t *testing.T) {
@@ -123,6 +124,7 @@ func TestFindingsIssue4Fixtures(t *testing.T) {
 		{"ttl_shift.pcap", nil, "ttl_shift", "info", "10.99.0.2:8101", 1, [2]uint64{18, 18}},
 		{"ack_out_of_range.pcap", nil, "ack_out_of_range", "medium", "10.99.0.2:8102", 1, [2]uint64{6, 6}},
 		{"time_wait_syn_rejected.pcap", nil, "time_wait_syn_rejected", "low", "10.99.0.2:8103", 1, [2]uint64{1, 10}},
+		{"rst_storm.pcap", nil, "rst_storm", "medium", "10.99.0.2:8107", 1, [2]uint64{6, 1107}},
 	} {
 		t.Run(tt.file, func(t *testing.T) {
 			r := analyze(t, append([]string{"-r", filepath.Join("../../pcaps/findings", tt.file)}, tt.args...)...)
@@ -191,6 +193,20 @@ func TestFindingsConnRejectedICMP(t *testing.T) {
 		if ro.Refused != want || ro.Unanswered != 0 {
 			t.Errorf("rollup %s%s: refused %d, unanswered %d; want %d, 0", ro.Service, ro.Host, ro.Refused, ro.Unanswered, want)
 		}
+	}
+}
+
+// TestFindingsRSTStormThreshold checks --rst-storm-min on the blind reset
+// sweep (1100 RSTs): at 1100 it is a storm whose explanation counts them, at
+// 1101 it is none.
+func TestFindingsRSTStormThreshold(t *testing.T) {
+	r := analyze(t, "-r", "../../pcaps/findings/rst_storm.pcap", "--rst-storm-min", "1100")
+	if fs := findingsOf(r, "rst_storm"); len(fs) != 1 || !strings.Contains(fs[0].Explanation, "the client sent 1100 RSTs") || fs[0].Zeek != "RST_storm" {
+		t.Errorf("rst_storm at 1100 = %+v, want one, the client's 1100 RSTs, Zeek RST_storm", fs)
+	}
+	r = analyze(t, "-r", "../../pcaps/findings/rst_storm.pcap", "--rst-storm-min", "1101")
+	if fs := findingsOf(r, "rst_storm"); len(fs) != 0 {
+		t.Errorf("rst_storm at 1101 = %+v, want none", fs)
 	}
 }
 

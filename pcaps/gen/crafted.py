@@ -206,6 +206,22 @@ def ackold(port):
     c.close()
 
 
+def rststorm(port):
+    """A blind reset sweep: 1100 RSTs on the established connection, each 1 MiB
+    further along the sequence space than the one before, all outside the
+    server's receive window, sent back to back (well under 1 s apart); Linux
+    drops them silently (RFC 5961 §3), so the connection then closes normally."""
+    c = Client(int(port), 40507)
+    c.connect()
+    c.wait_data(1)
+    time.sleep(0.2)
+    sweep = [IP(src=CLI, dst=SRV) / TCP(sport=c.sport, dport=c.dport, flags="R", seq=(c.snd_nxt + (i << 20)) & M)
+             for i in range(1, 1101)]
+    send(sweep, iface="va", verbose=False)
+    time.sleep(0.5)
+    c.close()
+
+
 def twreject(port):
     """The server closes first and its side enters TIME-WAIT; the client then
     opens the same 4-tuple with an old ISN (not after the server's RCV.NXT,
