@@ -177,6 +177,7 @@ type aggKey struct {
 type window struct {
 	start              time.Time
 	attempts, complete int
+	early              int // attempts before start + half a window: see flood
 	first, last        uint64
 	firstT, lastT      time.Time
 	sources            map[netip.Addr]int // at most maxWindowSources
@@ -190,6 +191,7 @@ const maxWindowSources = 1 << 16
 type service struct {
 	Rollup
 	win     [2]window // tumbling windows offset by half a window, so a burst straddling one boundary falls whole into the other
+	counted time.Time // flood attempts before this were counted already: see flood
 	flooded bool
 	leaks   at     // first and last stuck half-close where the service did not close
 	leakID  uint64 // the connection of the first
@@ -434,7 +436,7 @@ func (e *Engine) finWait2Timeout(f *reassembly.Flow) {
 }
 
 func (e *Engine) window(s *service, f *reassembly.Flow, complete bool) {
-	for i := range s.win {
+	for _, i := range windowOrder(s) {
 		w := &s.win[i]
 		off := time.Duration(i) * e.cfg.SYNFloodWindow / 2
 		start := e.base.Add(off + f.First.Sub(e.base.Add(off)).Truncate(e.cfg.SYNFloodWindow))
@@ -449,6 +451,9 @@ func (e *Engine) window(s *service, f *reassembly.Flow, complete bool) {
 			w.last, w.lastT = f.FirstFrame, f.First
 		}
 		w.attempts++
+		if f.First.Before(w.start.Add(e.cfg.SYNFloodWindow / 2)) {
+			w.early++
+		}
 		if complete {
 			w.complete++
 		}
@@ -461,6 +466,15 @@ func (e *Engine) window(s *service, f *reassembly.Flow, complete bool) {
 			w.moreSources = true
 		}
 	}
+}
+
+// windowOrder gives a service's windows earliest start first, the order in
+// which they must close for flood to count each attempt once.
+func windowOrder(s *service) [2]int {
+	if s.win[1].start.Before(s.win[0].start) {
+		return [2]int{1, 0}
+	}
+	return [2]int{0, 1}
 }
 
 // flood closes a window: a SYN flood if enough attempts and few completed.
@@ -490,7 +504,22 @@ func (e *Engine) flood(s *service, w *window) {
 		e.agg[k] = a
 		e.order = append(e.order, k)
 	}
-	a.Count += uint64(w.attempts)
+	// The two windows overlap by half, so an attempt falls in two of them:
+	// count each half-window once. Windows close in order of start (see
+	// windowOrder), so a half starting before s.counted was counted by the
+	// window closed before this one.
+	half := e.cfg.SYNFloodWindow / 2
+	n := 0
+	if !w.start.Before(s.counted) {
+		n += w.early
+	}
+	if !w.start.Add(half).Before(s.counted) {
+		n += w.attempts - w.early
+	}
+	if end := w.start.Add(e.cfg.SYNFloodWindow); end.After(s.counted) {
+		s.counted = end
+	}
+	a.Count += uint64(n)
 	if w.last > a.LastFrame {
 		a.LastFrame, a.Last = w.last, w.lastT
 	}
@@ -520,7 +549,7 @@ func (e *Engine) isnSamples(f *reassembly.Flow) {
 // (then by first frame), and the service rollups, worst first.
 func (e *Engine) Finish() ([]Finding, []Rollup) {
 	for _, s := range e.services {
-		for i := range s.win {
+		for _, i := range windowOrder(s) {
 			e.flood(s, &s.win[i])
 			s.win[i] = window{}
 		}

@@ -137,6 +137,19 @@ func TestSYNFlood(t *testing.T) {
 	if fs[0].Kind != "syn_flood" && fs[0].Severity < f.Severity {
 		t.Errorf("findings not worst first: %v", fs[0].Kind)
 	}
+	if f.Count != 300 {
+		t.Errorf("syn_flood counts %d attempts, want 300 (each once, though the windows overlap)", f.Count)
+	}
+	// A flood across many windows: each attempt still counted once.
+	var long []pkt
+	for i := range 3000 {
+		c := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), uint16(1024+i%60000))
+		long = append(long, pkt{c, srv, syn, uint32(i * 7919), 0, 0, time.Duration(i) * 10 * time.Millisecond})
+	}
+	fs, _ = run(t, long, 5*time.Second)
+	if f := find(fs, "syn_flood"); f == nil || f.Count != 3000 {
+		t.Errorf("30 s flood: syn_flood = %+v, want a count of 3000", f)
+	}
 	// A busy but healthy service is no flood.
 	var ok []pkt
 	for i := range 300 {
