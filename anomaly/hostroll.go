@@ -66,8 +66,8 @@ func (e *Engine) isnVerdict(ip netip.Addr, findings []Finding) string {
 	switch {
 	case n == 0:
 		return ""
-	case n < 4:
-		return fmt.Sprintf("too few samples (%d distinct 4-tuples, 4 needed)", n)
+	case n < minT4Samples:
+		return fmt.Sprintf("too few samples (%d distinct 4-tuples, %d needed)", n, minT4Samples)
 	}
 	return fmt.Sprintf("not predictable (%d distinct 4-tuples)", n)
 }

@@ -28,6 +28,10 @@ type t4 struct {
 	g       uint32    // most common lattice spacing among hits
 }
 
+// minT4Samples is the fewest distinct 4-tuples T4 judges: its predictors
+// need three increments before the one they predict.
+const minT4Samples = 4
+
 // runT4 predicts each x_j (j ≥ 3) from the samples before it only, so the
 // fit cannot overfit what it scores. xs and ns are one host's distinct-tuple
 // ISNs and capture times (Unix ns) in time order; w is the window of recent
@@ -35,7 +39,7 @@ type t4 struct {
 func runT4(xs []uint32, ns []int64, w int) t4 {
 	var r t4
 	n := len(xs)
-	if n < 4 {
+	if n < minT4Samples {
 		return r
 	}
 	// d_i = uint32(x_i − x_{i−1}): forward distance, so a series crossing

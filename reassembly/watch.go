@@ -367,12 +367,10 @@ func injection(h *Half, w *watchDir, s *fsm.Segment, m *Meta, now int64) {
 	if w.rstSent && !rst && !w.afterRST && (s.Len > 0 || s.Flags&(fsm.FlagSYN|fsm.FlagFIN) != 0) {
 		// Its stack kept sending after "its" RST: someone else sent it.
 		w.afterRST = true
+		// With no score yet (frame 0) the engine points at the
+		// connection's first RST (fsm.Conn.RstFrame).
 		n := h.notes()
-		if n.RSTInjection.Count == 0 {
-			// Frame 0: the engine points at the connection's first RST
-			// (fsm.Conn.RstFrame).
-			n.RSTInjection.Count, n.RSTWhy = 0, ""
-		} else {
+		if n.RSTInjection.Count != 0 {
 			n.RSTWhy += ", "
 		}
 		n.RSTInjection.Count += 3

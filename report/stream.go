@@ -86,8 +86,10 @@ func (s *JSONStream) Close(c Capture, rollups []Rollup, findings []Finding) erro
 // field writes one top-level member of the document.
 func (s *JSONStream) field(name string, v any, comma bool) {
 	s.buf.Reset()
-	if err := s.enc.Encode(v); err != nil && s.err == nil {
-		s.err = err
+	if err := s.enc.Encode(v); err != nil {
+		if s.err == nil {
+			s.err = err
+		}
 		return
 	}
 	s.w.WriteString("  \"" + name + "\": ")

@@ -80,7 +80,7 @@ func packetLabel(p *TracePacket) string {
 }
 
 // packetTitle is the tooltip of a packet: frame, time and verdicts.
-func packetTitle(t *Trace, p *TracePacket) string {
+func packetTitle(p *TracePacket) string {
 	s := fmt.Sprintf("frame %d, +%.6f s, %s: %s seq %d:%d", p.Frame, float64(p.US)/1e6, p.Dir, p.Flags, p.Seq, p.End())
 	if p.Flags&fsm.FlagACK != 0 {
 		s += fmt.Sprintf(" ack %d", p.Ack)
@@ -201,7 +201,7 @@ func WriteLadderSVG(w io.Writer, t *Trace) error {
 		}
 		class, arrow := packetClass(p)
 		s.printf(`<line class="%s" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" marker-end="url(#ah-%d-%d)"><title>%s</title></line>`+"\n",
-			class, x0, y0, x1, y1, t.ID, arrow, html.EscapeString(packetTitle(t, p)))
+			class, x0, y0, x1, y1, t.ID, arrow, html.EscapeString(packetTitle(p)))
 		mx, my := (x0+x1)/2, (y0+y1)/2-5
 		angle := math.Atan2(y1-y0, x1-x0) * 180 / math.Pi
 		if p.Dir == fsm.DirServer {
@@ -463,9 +463,9 @@ func WriteTimeSeqSVG(w io.Writer, t *Trace, d fsm.Dir) error {
 			if p.SACKRight <= p.Ack {
 				class += " dsack"
 			}
-			s.printf(`<line class="%s" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"><title>%s</title></line>`+"\n", class, x+2, sc.y(p.SACKLeft), x+2, sc.y(p.SACKRight), html.EscapeString(packetTitle(t, p)))
+			s.printf(`<line class="%s" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"><title>%s</title></line>`+"\n", class, x+2, sc.y(p.SACKLeft), x+2, sc.y(p.SACKRight), html.EscapeString(packetTitle(p)))
 		case p.Dir != d && p.Verdict&reassembly.VerdictDuplicateAck != 0:
-			s.printf(`<circle class="dupack" cx="%.1f" cy="%.1f" r="2.5"><title>%s</title></circle>`+"\n", x, sc.y(p.Ack), html.EscapeString(packetTitle(t, p)))
+			s.printf(`<circle class="dupack" cx="%.1f" cy="%.1f" r="2.5"><title>%s</title></circle>`+"\n", x, sc.y(p.Ack), html.EscapeString(packetTitle(p)))
 		}
 	}
 	for i := range t.Packets {
@@ -476,14 +476,14 @@ func WriteTimeSeqSVG(w io.Writer, t *Trace, d fsm.Dir) error {
 		x := sc.x(p.US)
 		if p.Flags&fsm.FlagRST != 0 {
 			y := sc.y(p.Seq)
-			s.printf(`<path class="rst" d="M%.1f,%.1fl8,8m0,-8l-8,8"><title>%s</title></path>`+"\n", x-4, y-4, html.EscapeString(packetTitle(t, p)))
+			s.printf(`<path class="rst" d="M%.1f,%.1fl8,8m0,-8l-8,8"><title>%s</title></path>`+"\n", x-4, y-4, html.EscapeString(packetTitle(p)))
 		}
 		if p.End() <= p.Seq {
 			continue
 		}
 		y0, y1 := sc.y(p.Seq), sc.y(p.End())
 		s.printf(`<path class="%s" d="M%.1f,%.1fH%.1fM%.1f,%.1fV%.1fM%.1f,%.1fH%.1f"><title>%s</title></path>`+"\n",
-			segClass(p), x-3, y0, x+3, x, y0, y1, x-3, y1, x+3, html.EscapeString(packetTitle(t, p)))
+			segClass(p), x-3, y0, x+3, x, y0, y1, x-3, y1, x+3, html.EscapeString(packetTitle(p)))
 	}
 	s.printf("</g>\n</svg>\n")
 	return s.w.Flush()
