@@ -333,7 +333,7 @@ func (e *Engine) Flow(f *reassembly.Flow, now time.Time) {
 		e.halfClosed(f)
 	}
 	e.lifecycle(f, now)
-	e.scans.flow(e, f)
+	e.scans.flow(e, f, now)
 	for v, n := range c.Violations() {
 		if n == 0 {
 			continue
@@ -442,7 +442,11 @@ func (e *Engine) window(s *service, f *reassembly.Flow, complete bool) {
 		start := e.base.Add(off + f.First.Sub(e.base.Add(off)).Truncate(e.cfg.SYNFloodWindow))
 		if !w.start.Equal(start) {
 			e.flood(s, w)
-			*w = window{start: start}
+			// The sources map is cleared for the next window rather than
+			// dropped: a busy service opens a window every few seconds.
+			src := w.sources
+			clear(src)
+			*w = window{start: start, sources: src}
 		}
 		if w.attempts == 0 || f.FirstFrame < w.first {
 			w.first, w.firstT = f.FirstFrame, f.First

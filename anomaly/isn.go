@@ -357,6 +357,9 @@ type isnSample struct {
 	isn uint32
 	ns  int64 // capture time, Unix ns
 	key tupleKey
+	// last is the latest attempt on key: the sample itself until the
+	// tuple is used again.
+	last tupleState
 }
 
 // tupleState is the latest attempt on a tuple: its ISN and first time.
@@ -386,11 +389,36 @@ const (
 var hintNames = [numHints]string{"clock_4us", "clock_linux_64ns", "linux_timewait_reuse", "not_clock_monotone"}
 
 // host is the state of one ISN generator.
+//
+// Up to MaxHosts of them are held, and most (the clients of a busy capture)
+// have a sample or two: a host is kept small (issue 7). Its ring holds
+// every tuple it has a sample of, so a tuple is looked up by scanning the
+// ring while it is short, and through index (tuple to ring position) once
+// it is longer; the same-tuple hints are allocated on the first reuse.
 type host struct {
-	ring   []isnSample // S_H in arrival order; ring[head] is the oldest once full
-	head   int
-	tuples map[tupleKey]tupleState
-	hints  [numHints]hintAgg
+	ring  []isnSample // S_H in arrival order; ring[head] is the oldest once full
+	head  int
+	index map[tupleKey]int32 // nil while len(ring) <= indexFrom
+	hints *[numHints]hintAgg
+}
+
+// indexFrom is the ring length past which a host's tuples are indexed.
+const indexFrom = 16
+
+// find returns the ring position of the sample of k, or -1.
+func (h *host) find(k tupleKey) int {
+	if h.index != nil {
+		if i, ok := h.index[k]; ok {
+			return int(i)
+		}
+		return -1
+	}
+	for i := range h.ring {
+		if h.ring[i].key == k {
+			return i
+		}
+	}
+	return -1
 }
 
 // ISNTracker scores the ISN generators of the hosts in a capture
@@ -462,11 +490,12 @@ func (tr *ISNTracker) AddSample(s ISNSample) {
 			tr.stats.DroppedHosts++
 			return
 		}
-		h = &host{tuples: make(map[tupleKey]tupleState)}
+		h = &host{}
 		tr.hosts[k] = h
 	}
 	tk := keyOf(s.Tuple)
-	if ts, ok := h.tuples[tk]; ok {
+	if i := h.find(tk); i >= 0 {
+		ts := h.ring[i].last
 		gap := ns - ts.ns
 		if s.ISN == ts.isn && gap <= int64(retransWindow) && gap >= -int64(retransWindow) {
 			tr.stats.Retransmissions++
@@ -474,24 +503,37 @@ func (tr *ISNTracker) AddSample(s ISNSample) {
 		}
 		tr.stats.Reincarnations++
 		h.hint(ts, s, ns)
-		h.tuples[tk] = tupleState{s.ISN, ns}
+		h.ring[i].last = tupleState{s.ISN, ns}
 		return
 	}
+	now := tupleState{s.ISN, ns}
 	if len(h.ring) < c.MaxSamplesPerHost {
 		if tr.total >= c.MaxSamples {
 			tr.stats.DroppedBudget++
 			return
 		}
-		h.ring = append(h.ring, isnSample{s.ISN, ns, tk})
+		h.ring = append(h.ring, isnSample{s.ISN, ns, tk, now})
 		tr.total++
+		switch n := len(h.ring); {
+		case h.index != nil:
+			h.index[tk] = int32(n - 1)
+		case n > indexFrom:
+			h.index = make(map[tupleKey]int32, 2*n)
+			for i := range h.ring {
+				h.index[h.ring[i].key] = int32(i)
+			}
+		}
 	} else {
+		// The oldest sample makes way, and its tuple is forgotten.
 		old := &h.ring[h.head]
-		delete(h.tuples, old.key)
-		*old = isnSample{s.ISN, ns, tk}
+		if h.index != nil {
+			delete(h.index, old.key)
+			h.index[tk] = int32(h.head)
+		}
+		*old = isnSample{s.ISN, ns, tk, now}
 		h.head = (h.head + 1) % len(h.ring)
 		tr.stats.Evicted++
 	}
-	h.tuples[tk] = tupleState{s.ISN, ns}
 }
 
 // hint classifies a same-tuple pair (anomalies.md §3.5): the earlier
@@ -516,6 +558,9 @@ func (h *host) hint(prev tupleState, s ISNSample, ns int64) {
 		c = hintLinux64ns
 	default:
 		c = hintNotMonotone
+	}
+	if h.hints == nil {
+		h.hints = new([numHints]hintAgg)
 	}
 	a := &h.hints[c]
 	if a.count == 0 {

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -346,9 +349,28 @@ func (tr *ISNTracker) Findings() []ISNFinding {
 	slices.SortFunc(keys, func(a, b hostKey) int {
 		return cmp.Or(a.addr.Compare(b.addr), cmp.Compare(a.role, b.role))
 	})
+	// Each host's tests are independent and pure (T4 alone is O(n·w²) per
+	// host, a tenth of a second on a large capture, run after the last
+	// packet): they run on every core, and the results are put back in
+	// host order, so the report is the one a single goroutine gives.
+	per := make([][]ISNFinding, len(keys))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(keys)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(keys) {
+					return
+				}
+				per[i] = tr.hosts[keys[i]].findings(keys[i], c)
+			}
+		})
+	}
+	wg.Wait()
 	out := tr.crafted.findings()
-	for _, k := range keys {
-		out = append(out, tr.hosts[k].findings(k, c)...)
+	for _, f := range per {
+		out = append(out, f...)
 	}
 	return out
 }
@@ -391,8 +413,12 @@ func (h *host) findings(k hostKey, c ISNConfig) []ISNFinding {
 			out = append(out, perPeer(k, s, c)...)
 		}
 	}
-	for i := range h.hints {
-		a := &h.hints[i]
+	var hints []hintAgg // none until a tuple was used twice
+	if h.hints != nil {
+		hints = h.hints[:]
+	}
+	for i := range hints {
+		a := &hints[i]
 		if a.count == 0 {
 			continue
 		}

@@ -38,13 +38,53 @@ type scanKey struct{ src, dst netip.Addr }
 // scanPair is one source probing one target host within one window.
 type scanPair struct {
 	start                 time.Time
-	ports                 map[uint16]struct{}
-	open                  map[uint16]struct{} // ports that answered with SYN-ACK
+	ports                 portSet
+	open                  portSet // ports that answered with SYN-ACK
 	probes                [probeKinds]uint64
 	attempts, withData    uint64
 	conn                  uint64
 	firstFrame, lastFrame uint64
 	first, last           time.Time
+}
+
+// portSet is a set of ports: the first few inline, a map past them. Most
+// pairs followed are one refused or reset connection between two hosts
+// that never probe anything else, and up to maxScanPairs of them are held:
+// two maps each made the pairs the largest thing the engine kept on a
+// long capture (issue 7: 34 MB at 20 M packets).
+type portSet struct {
+	n    int
+	few  [4]uint16
+	many map[uint16]struct{}
+}
+
+func (s *portSet) len() int {
+	if s.many != nil {
+		return len(s.many)
+	}
+	return s.n
+}
+
+func (s *portSet) add(p uint16) {
+	if s.many != nil {
+		s.many[p] = struct{}{}
+		return
+	}
+	for _, q := range s.few[:s.n] {
+		if q == p {
+			return
+		}
+	}
+	if s.n < len(s.few) {
+		s.few[s.n] = p
+		s.n++
+		return
+	}
+	s.many = make(map[uint16]struct{}, 2*len(s.few))
+	for _, q := range s.few {
+		s.many[q] = struct{}{}
+	}
+	s.many[p] = struct{}{}
 }
 
 // scans finds port scans (issue 4): one source touching many ports of one
@@ -55,6 +95,7 @@ type scans struct {
 	found   map[scanKey]*Finding
 	order   []scanKey
 	dropped uint64
+	swept   time.Time // when expire last looked
 }
 
 // probe classifies a finished flow as a scan probe, and reports whether it
@@ -93,7 +134,8 @@ func probe(f *reassembly.Flow) (kind int, data bool) {
 	return probeClosed, data
 }
 
-func (s *scans) flow(e *Engine, f *reassembly.Flow) {
+func (s *scans) flow(e *Engine, f *reassembly.Flow, now time.Time) {
+	s.expire(e, now)
 	kind, data := probe(f)
 	k := scanKey{f.Client.Addr(), f.Server.Addr()}
 	p := s.pairs[k]
@@ -112,14 +154,14 @@ func (s *scans) flow(e *Engine, f *reassembly.Flow) {
 		if s.pairs == nil {
 			s.pairs = make(map[scanKey]*scanPair)
 		}
-		p = &scanPair{start: f.First, ports: make(map[uint16]struct{}), open: make(map[uint16]struct{}), firstFrame: f.FirstFrame, first: f.First, conn: f.ID}
+		p = &scanPair{start: f.First, firstFrame: f.FirstFrame, first: f.First, conn: f.ID}
 		s.pairs[k] = p
 	}
 	port := f.Server.Port()
-	if len(p.ports) < maxScanPorts {
-		p.ports[port] = struct{}{}
+	if p.ports.len() < maxScanPorts {
+		p.ports.add(port)
 		if f.Half[fsm.DirServer].SentSYNACK() {
-			p.open[port] = struct{}{}
+			p.open.add(port)
 		}
 	}
 	p.attempts++
@@ -141,7 +183,7 @@ func (s *scans) flow(e *Engine, f *reassembly.Flow) {
 // connections with data.
 func (s *scans) judge(e *Engine, k scanKey, p *scanPair) {
 	delete(s.pairs, k)
-	if len(p.ports) < e.cfg.ScanMinPorts || float64(p.withData) > e.cfg.ScanMaxCompleted*float64(p.attempts) {
+	if p.ports.len() < e.cfg.ScanMinPorts || float64(p.withData) > e.cfg.ScanMaxCompleted*float64(p.attempts) {
 		return
 	}
 	a := s.found[k]
@@ -155,8 +197,8 @@ func (s *scans) judge(e *Engine, k scanKey, p *scanPair) {
 		s.order = append(s.order, k)
 	}
 	sc := a.Scan
-	sc.Ports += len(p.ports)
-	sc.Open += len(p.open)
+	sc.Ports += p.ports.len()
+	sc.Open += p.open.len()
 	sc.Attempts += p.attempts
 	sc.WithData += p.withData
 	for i, n := range p.probes {
@@ -172,6 +214,34 @@ func (s *scans) judge(e *Engine, k scanKey, p *scanPair) {
 	sc.Types = sc.types()
 	a.Explanation = fmt.Sprintf("%s probed %d ports of %s (%s scan; %d answered SYN-ACK, %d of %d attempts carried data): reconnaissance; check what answered",
 		k.src, sc.Ports, k.dst, strings.Join(sc.Types, "+"), sc.Open, sc.WithData, sc.Attempts)
+}
+
+// expire judges, at most every quarter window of capture time, the pairs
+// whose window started two windows before now (the latest packet's time).
+// A pair is otherwise judged only when its source probes the same target
+// again or at the end, and most pairs (one refused connection between two
+// hosts) never recur: held to the end, they made the memory of a long
+// capture grow with its length (issue 7). A flow joins a pair only if it
+// began inside the pair's window, so after two windows only a connection
+// that lasted a whole window could still have joined; it opens a new pair
+// instead.
+func (s *scans) expire(e *Engine, now time.Time) {
+	if now.Sub(s.swept) < e.cfg.ScanWindow/4 {
+		return
+	}
+	s.swept = now
+	var old []scanKey
+	for k, p := range s.pairs {
+		if now.Sub(p.start) >= 2*e.cfg.ScanWindow {
+			old = append(old, k)
+		}
+	}
+	// In order of first frame, as finish does, so that findings are found
+	// in the same order on every run.
+	sort.Slice(old, func(i, j int) bool { return s.pairs[old[i]].firstFrame < s.pairs[old[j]].firstFrame })
+	for _, k := range old {
+		s.judge(e, k, s.pairs[k])
+	}
 }
 
 // finish judges the pairs still open and returns the scans found, in order

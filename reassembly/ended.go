@@ -34,8 +34,8 @@ func (t *Table) FinishEnded(now time.Time, quiet time.Duration) int {
 		now = t.now
 	}
 	n := 0
-	for f := t.head; f != nil && now.Sub(f.Last) >= quiet; {
-		next := f.next
+	for f := t.first(); f != nil && now.Sub(f.Last) >= quiet; {
+		next := t.after(f)
 		if ended(&f.Conn, now) {
 			f.Conn.Finish(now)
 			t.remove(f, EndClosed)

@@ -410,24 +410,34 @@ func (a *analysis) done(f *reassembly.Flow) {
 	a.engine.Flow(f, a.doneLast)
 	a.keepTrace(f)
 	if a.pkts != nil {
-		return // -T packets writes frames, not connections
+		// -T packets writes frames, not connections; the read loop
+		// still holds the flows it writes, so none is recycled.
+		return
 	}
 	c := report.NewConnection(f)
+	// Every report below copies what it needs of f (the engine, the
+	// record, the picture traces), so f goes back to the table for reuse
+	// unless the text report's --ladder keeps it.
 	if a.o.format == "html" {
 		a.addHTML(f, &c)
+		a.table.Recycle(f)
 		return
 	}
 	if a.jsonl != nil {
 		if err := a.jsonl.Connection(c); err != nil && a.werr == nil {
 			a.werr = err
 		}
+		a.table.Recycle(f)
 		return
 	}
 	if a.streamJSON(&c) {
+		a.table.Recycle(f)
 		return
 	}
 	if a.o.ladder.wants(f.ID) {
 		a.ladders[f.ID] = f
+	} else {
+		a.table.Recycle(f)
 	}
 	if !a.spillText(&c) {
 		a.conns = append(a.conns, c)
