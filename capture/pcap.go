@@ -53,12 +53,17 @@ func (s *Source) pcapHeader() error {
 // captured bytes. It returns io.EOF at a clean end of file.
 func (s *Source) pcapNext(f *frame) error {
 	start := s.off
-	h := s.hdr[:16]
-	if n, err := s.readFull(h); err != nil {
-		if n == 0 && err == io.EOF {
-			return io.EOF
+	h, err := s.in.Peek(16)
+	if err == nil {
+		s.in.Discard(16)
+	} else {
+		h = s.hdr[:16]
+		if n, err := s.readFull(h); err != nil {
+			if n == 0 && err == io.EOF {
+				return io.EOF
+			}
+			return s.damaged(start, "packet record header", err)
 		}
-		return s.damaged(start, "packet record header", err)
 	}
 	sec, frac := s.u32(h[0:4]), s.u32(h[4:8])
 	caplen, orig := s.u32(h[8:12]), s.u32(h[12:16])
@@ -77,7 +82,7 @@ func (s *Source) pcapNext(f *frame) error {
 		}
 		s.overSnap++
 	}
-	data, err := s.read(int(caplen))
+	data, err := s.next(int(caplen))
 	if err != nil {
 		return s.damaged(start, "packet record", err)
 	}

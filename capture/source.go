@@ -417,6 +417,18 @@ func (g *gzipReader) Read(p []byte) (int, error) {
 // io.EOF only if no byte was read.
 func (s *Source) readFull(b []byte) (int, error) { return io.ReadFull(s.in, b) }
 
+// next returns the next n bytes of input, valid until the next read: in
+// place in the input buffer when they fit in it (no copy: a packet record
+// is read once, issue 7), else as read does.
+func (s *Source) next(n int) ([]byte, error) {
+	if b, err := s.in.Peek(n); err == nil {
+		s.in.Discard(n)
+		return b, nil
+	}
+	// Too large for the buffer, or the input ends: read says which.
+	return s.read(n)
+}
+
 // read returns the next n bytes of input in s.buf, which it reuses. A
 // buffer too small grows while it fills, so that a length field that lies
 // costs memory only for bytes that exist.
