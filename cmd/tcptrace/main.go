@@ -306,6 +306,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if usePipeline(&o) && !prof.serial {
 		a.startPipeline()
 	}
+	a.prefetch = !prof.serial
 	a.tap = t
 	a.capture.Filter = expr
 	code := exitOK
@@ -365,6 +366,9 @@ type analysis struct {
 	html    *report.HTMLPage         // -T html (pictures.go)
 	jstream *report.JSONStream       // -T json of more than streamAfter connections (stream.go)
 	pipe    *pipeline                // the report side's goroutine (pipeline.go)
+	// prefetch: files are read and decoded on a goroutine of their own
+	// (prefetch.go).
+	prefetch bool
 	// doneLast is the latest packet's capture time when the flow being
 	// reported finished.
 	doneLast time.Time
@@ -480,7 +484,13 @@ func (a *analysis) read(ctx context.Context, name string, stdin io.Reader, stder
 	if a.tap.pcap != nil && a.tap.pcap.w == nil {
 		a.tap.pcap.nsec = src.Stats().Format != "pcap" // keep microsecond files in microseconds
 	}
-	a.loop(ctx, src, prog)
+	if a.prefetch && !a.tap.active() {
+		pf := startPrefetch(ctx, src)
+		a.loop(ctx, pf, prog)
+		pf.wait()
+	} else {
+		a.loop(ctx, src, prog)
+	}
 	st := src.Stats()
 	a.frames += st.Packets
 	a.merge(st)
@@ -516,7 +526,10 @@ func (a *analysis) loop(ctx context.Context, src packetSource, prog *progress) {
 		}
 		n++
 		if n&4095 == 0 {
-			if ctx.Err() != nil {
+			// A prefetching source stops by itself once ctx is done, and
+			// every packet it decoded is analysed, so that the capture
+			// statistics count what the report covers.
+			if _, ok := src.(*prefetch); !ok && ctx.Err() != nil {
 				a.stopped = true
 				a.capture.Interrupted = true
 				break
