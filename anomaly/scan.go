@@ -87,11 +87,86 @@ func (s *portSet) add(p uint16) {
 	s.many[p] = struct{}{}
 }
 
+// scanOne is a pair of one connection so far, kept in 48 bytes: most pairs
+// followed (one refused or reset connection between two hosts, among the
+// normal traffic of a busy capture) never see a second one, and up to
+// maxScanPairs of them are held (issue 7: the pairs were the engine state
+// that grew most with a capture's length). A second connection, or judging
+// the pair, makes it a scanPair with the same content.
+type scanOne struct {
+	start, last           int64 // the connection's first and last packet, Unix ns
+	firstFrame, lastFrame uint64
+	conn                  uint64
+	port                  uint16
+	kind                  int8 // probe kind, or -1
+	open, data            bool
+}
+
+// pair returns the scanPair holding o's connection.
+func (o *scanOne) pair() *scanPair {
+	first := time.Unix(0, o.start).UTC()
+	p := &scanPair{start: first, first: first, firstFrame: o.firstFrame, conn: o.conn,
+		lastFrame: o.lastFrame, last: time.Unix(0, o.last).UTC(), attempts: 1}
+	p.ports.add(o.port)
+	if o.open {
+		p.open.add(o.port)
+	}
+	if o.kind >= 0 {
+		p.probes[o.kind]++
+	}
+	if o.data {
+		p.withData++
+	}
+	return p
+}
+
+// take removes k's pair from s and returns it (nil if none).
+func (s *scans) take(k scanKey) *scanPair {
+	if p := s.pairs[k]; p != nil {
+		delete(s.pairs, k)
+		return p
+	}
+	if o, ok := s.ones[k]; ok {
+		delete(s.ones, k)
+		return o.pair()
+	}
+	return nil
+}
+
+// keysBefore returns the keys of the pairs (of either kind) that began at
+// or before t, or all of them, in order of first frame: the order in which
+// they are judged, so that findings come out the same on every run.
+func (s *scans) keysBefore(t time.Time, all bool) []scanKey {
+	type kf struct {
+		k     scanKey
+		frame uint64
+	}
+	var old []kf
+	for k, p := range s.pairs {
+		if all || !p.start.After(t) {
+			old = append(old, kf{k, p.firstFrame})
+		}
+	}
+	ns := t.UnixNano()
+	for k, o := range s.ones {
+		if all || o.start <= ns {
+			old = append(old, kf{k, o.firstFrame})
+		}
+	}
+	sort.Slice(old, func(i, j int) bool { return old[i].frame < old[j].frame })
+	keys := make([]scanKey, len(old))
+	for i := range old {
+		keys[i] = old[i].k
+	}
+	return keys
+}
+
 // scans finds port scans (issue 4): one source touching many ports of one
 // host within a window, few of the connections carrying data. Zeek's
 // scan.zeek (Scan::Port_Scan) uses the same shape: 15 ports in 5 minutes.
 type scans struct {
 	pairs   map[scanKey]*scanPair
+	ones    map[scanKey]scanOne // pairs of one connection so far
 	found   map[scanKey]*Finding
 	order   []scanKey
 	dropped uint64
@@ -139,6 +214,14 @@ func (s *scans) flow(e *Engine, f *reassembly.Flow, now time.Time) {
 	kind, data := probe(f)
 	k := scanKey{f.Client.Addr(), f.Server.Addr()}
 	p := s.pairs[k]
+	if p == nil {
+		if o, ok := s.ones[k]; ok {
+			// A second connection: the pair takes its full form.
+			delete(s.ones, k)
+			p = o.pair()
+			s.pairs[k] = p
+		}
+	}
 	if kind < 0 && p == nil {
 		return // ordinary traffic between hosts not (yet) seen probing
 	}
@@ -147,15 +230,17 @@ func (s *scans) flow(e *Engine, f *reassembly.Flow, now time.Time) {
 		p = nil
 	}
 	if p == nil {
-		if len(s.pairs) >= maxScanPairs {
+		if len(s.pairs)+len(s.ones) >= maxScanPairs {
 			s.dropped++
 			return
 		}
 		if s.pairs == nil {
 			s.pairs = make(map[scanKey]*scanPair)
+			s.ones = make(map[scanKey]scanOne)
 		}
-		p = &scanPair{start: f.First, firstFrame: f.FirstFrame, first: f.First, conn: f.ID}
-		s.pairs[k] = p
+		s.ones[k] = scanOne{start: f.First.UnixNano(), last: f.Last.UnixNano(), firstFrame: f.FirstFrame, lastFrame: f.LastFrame,
+			conn: f.ID, port: f.Server.Port(), kind: int8(kind), open: f.Half[fsm.DirServer].SentSYNACK(), data: data}
+		return
 	}
 	port := f.Server.Port()
 	if p.ports.len() < maxScanPorts {
@@ -230,30 +315,16 @@ func (s *scans) expire(e *Engine, now time.Time) {
 		return
 	}
 	s.swept = now
-	var old []scanKey
-	for k, p := range s.pairs {
-		if now.Sub(p.start) >= 2*e.cfg.ScanWindow {
-			old = append(old, k)
-		}
-	}
-	// In order of first frame, as finish does, so that findings are found
-	// in the same order on every run.
-	sort.Slice(old, func(i, j int) bool { return s.pairs[old[i]].firstFrame < s.pairs[old[j]].firstFrame })
-	for _, k := range old {
-		s.judge(e, k, s.pairs[k])
+	for _, k := range s.keysBefore(now.Add(-2*e.cfg.ScanWindow), false) {
+		s.judge(e, k, s.take(k))
 	}
 }
 
 // finish judges the pairs still open and returns the scans found, in order
 // of discovery.
 func (s *scans) finish(e *Engine) []Finding {
-	keys := make([]scanKey, 0, len(s.pairs))
-	for k := range s.pairs {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return s.pairs[keys[i]].firstFrame < s.pairs[keys[j]].firstFrame })
-	for _, k := range keys {
-		s.judge(e, k, s.pairs[k])
+	for _, k := range s.keysBefore(time.Time{}, true) {
+		s.judge(e, k, s.take(k))
 	}
 	out := make([]Finding, 0, len(s.order))
 	for _, k := range s.order {
