@@ -138,10 +138,13 @@ type Rollup struct {
 
 	// Host is set (and Service is not) on a per-host rollup: every service
 	// of one server address summed. Services counts them; ISN is the
-	// verdict on the host's SYN-ACK ISNs (hostroll.go).
-	Host     netip.Addr
-	Services int
-	ISN      string
+	// verdict on the host's SYN-ACK ISNs (hostroll.go); IPIDClass is nmap's
+	// IP-ID sequence class of the IPv4 IDs of its SYN-ACKs and RSTs (ipid.go;
+	// empty with fewer than 3).
+	Host      netip.Addr
+	Services  int
+	ISN       string
+	IPIDClass string
 }
 
 // RetransmissionRate is Retransmitted/DataPackets.
@@ -210,6 +213,7 @@ type Engine struct {
 	base     time.Time
 	scans    scans
 	halfOpen map[halfKey]*halfClosed
+	ipid     ipids
 }
 
 // NewEngine returns an engine with cfg.
@@ -269,6 +273,7 @@ func (e *Engine) Flow(f *reassembly.Flow, now time.Time) {
 		e.base = f.First
 	}
 	e.isnSamples(f)
+	e.ipid.flow(f)
 	s := e.service(f.Server)
 	closeKind := c.Close()
 	rejected := closeKind == fsm.CloseUnanswered && icmpRejected(f)
@@ -565,6 +570,7 @@ func (e *Engine) Finish() ([]Finding, []Rollup) {
 	out = append(out, e.leakPatterns()...)
 	out = append(out, e.exhaustion()...)
 	out = append(out, e.scans.finish(e)...)
+	out = append(out, e.ipid.findings()...)
 	for _, f := range e.isn.Findings() {
 		f := f
 		role := "client"

@@ -39,6 +39,7 @@ func (e *Engine) hostRollups(services []Rollup, findings []Finding) []Rollup {
 	for _, ip := range order {
 		h := byHost[ip]
 		h.ISN = e.isnVerdict(ip, findings)
+		h.IPIDClass = e.ipid.class(ip)
 		for i := range findings {
 			f := &findings[i]
 			about := f.Host == ip && f.Service == (netip.AddrPort{}) || f.Scan != nil && f.Scan.Target == ip

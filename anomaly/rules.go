@@ -66,16 +66,9 @@ func (e *Engine) lifecycle(f *reassembly.Flow, now time.Time) {
 			e.addAt(f, rule{"window_recision", SeverityLow, fmt.Sprintf("the %s moved the right edge of its receive window left (shrank the window) %d times: data already allowed in flight may be dropped", d, n.Recision.Count),
 				"RFC 9293 §3.8.6 SHLD-14", [3]string{"window_recision", "", ""}}, noteAt(&n.Recision))
 		}
+		// The score is final now: the segments after the RST (the
+		// sender's TTLs, the receiver's challenge ACK) have all been seen.
 		if r := n.RSTInjection; r.Count >= 2 {
-			if r.Frame == 0 {
-				// Scored only by what followed: the connection's first RST.
-				r.Frame, r.Time = c.RstFrame, f.Last
-				for _, t := range c.Timeline[d] {
-					if t.Frame == c.RstFrame {
-						r.Time = t.Time
-					}
-				}
-			}
 			sev := SeverityMedium
 			if r.Count >= 3 {
 				sev = SeverityHigh

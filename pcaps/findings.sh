@@ -389,6 +389,43 @@ f_rst_injection() {
 	done_case
 }
 
+# Challenge ACK: the kernel client writes a line every 0.2 s to a server that only
+# ACKs; scapy in B forges the server's RST inside the client's window but 1000 past
+# its RCV.NXT, IP ID continuing the server's run: Linux's client answers with a
+# challenge ACK (RFC 5961 §3.2) and goes on. rst_injection_challenge forges it at
+# TTL 63 where the server's segments have 64, and the server's next ACKs are back
+# at 64; rst_injection_route_change forges it at TTL 50 and moves B's default TTL
+# to 50 at once, so the server's later segments keep the RST's TTL (a route change).
+injection_case() {
+	local name=$1 port=$2 mode=$3
+	ns_up
+	bgpeer $NB serve "$port" hold
+	waitfile /tmp/tfind_ready_$port
+	cap $NB vb "$name" tcp
+	bgpeer $NB crafted challenge "$port" "$mode"
+	waitfile /tmp/tfind_injector
+	peer $NA chatty "$port"
+	done_case
+}
+f_rst_injection_challenge() { injection_case rst_injection_challenge 8108 back; }
+f_rst_injection_route_change() { injection_case rst_injection_route_change 8109 route; }
+
+# Global incremental IP-ID (an idle-scan zombie candidate): a scapy responder in B
+# answers SYNs to port 7200 with SYN-ACKs and SYNs to 7201-7203 with RST+ACKs, all
+# from one IP ID counter (+1 a reply; B's kernel RSTs dropped); hping3 in A sends
+# SYNs to 7200-7203 from 10.99.0.1, then from 10.99.0.3 (a second address of A).
+f_ipid_incremental() {
+	ns_up
+	ip -n $NA addr add 10.99.0.3/24 dev va
+	nsx $NB iptables -A OUTPUT -p tcp --tcp-flags RST RST -j DROP
+	bgpeer $NB crafted zombie 7200
+	waitfile /tmp/tfind_ready_7200
+	cap $NB vb ipid_incremental tcp
+	nsx $NA hping3 -S -p ++7200 -c 4 -i u200000 $SB >/dev/null 2>&1 || true
+	nsx $NA hping3 -a 10.99.0.3 -S -p ++7200 -c 4 -i u200000 $SB >/dev/null 2>&1 || true
+	done_case
+}
+
 # Offload negative control: TSO/GSO left on at the sender, captured at the sender:
 # 64 KB super-segments larger than the MSS.
 f_offload_tso() {
@@ -432,7 +469,7 @@ PY
 }
 
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection zero_window_peer_dead rst_fin syn_urg syn_resend half_close_slow time_wait_late fin_wait2_peer_dead ttl_shift ack_out_of_range time_wait_syn_rejected conn_rejected_icmp rst_storm)
+[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection zero_window_peer_dead rst_fin syn_urg syn_resend half_close_slow time_wait_late fin_wait2_peer_dead ttl_shift ack_out_of_range time_wait_syn_rejected conn_rejected_icmp rst_storm rst_injection_challenge rst_injection_route_change ipid_incremental)
 for c in "${cases[@]}"; do
 	echo "== $c" >&2
 	"f_$c"

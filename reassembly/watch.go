@@ -2,6 +2,8 @@ package reassembly
 
 import (
 	"fmt"
+	"math"
+	"strings"
 	"time"
 
 	"github.com/tcptrace/tcptrace/fsm"
@@ -63,9 +65,12 @@ type Notes struct {
 	// KeepAliveRun is the longest run of keep-alives this sender sent with
 	// no segment at all from its peer in between (Count probes).
 	KeepAliveRun Span
-	// RSTInjection is the first RST of this sender that the injection score
-	// of anomalies.md §5 finds suspect (Count: its score, at least 2);
-	// RSTWhy names the indicators that scored.
+	// RSTInjection is the first RST of this sender when the injection
+	// score of anomalies.md §5 finds it suspect (Count: its score, at
+	// least 2; zero otherwise); RSTWhy names the indicators that scored.
+	// Some indicators come after the RST (the sender's next TTLs, the
+	// receiver's challenge ACK, the sender going on), so both are kept up
+	// to date with every such segment and final when the flow ends.
 	RSTInjection Note
 	RSTWhy       string
 	// KeepAliveIdle is the longest stretch without payload in either
@@ -109,6 +114,114 @@ type Notes struct {
 	rstFrame        uint64
 	rstFirst, rstNs int64
 	rstCount        uint32
+
+	// inj is the injection score of this sender's first RST, indicator by
+	// indicator.
+	inj injScore
+}
+
+// injScore is the injection score of a sender's first RST (anomalies.md §5),
+// kept indicator by indicator because three of them are decided by the
+// segments that follow it.
+type injScore struct {
+	frame uint64 // the RST
+	ns    int64
+	chAck fsm.Seq // the receiver's RCV.NXT before the RST (the sender's SND.NXT as seen)
+	// The RST's IPv4 identification (valid iff v4; also Flow.IPIDs) and
+	// the sender's run it is compared with.
+	id, runID uint16
+	// TTL: the RST's, the sender's baseline, the points (2 for one hop, 3
+	// for more; 0 when the RST matched the baseline or there was none), and
+	// what the sender's later segments said: ttlPending until one came back
+	// to the baseline (ttlBack) or TTLShiftRun in a row kept the RST's TTL
+	// (ttlStayed: a route change, the points withdrawn). ttlRun counts those.
+	ttl, ttlBase, ttlPts, ttlState, ttlRun uint8
+	v4                                     bool
+	idOff                                  bool // IP ID > 1000 off an incrementing run: 2
+	tsBack                                 bool // TSval behind the previous one (PAWS): 2
+	kept                                   bool // the sender went on after its RST: 3
+	// chWait: the receiver may still answer with a challenge ACK (within
+	// ChallengeACKWait of the RST); challenge: it did, 1 point.
+	chWait, challenge bool
+}
+
+// States of injScore.ttlState.
+const (
+	ttlPending = iota
+	ttlBack
+	ttlStayed
+)
+
+// ChallengeACKWait is how long after a RST the receiver's challenge ACK
+// counts towards the RST's injection score (anomalies.md §5: "R answered
+// with a challenge ACK"). Linux sends it at once, subject only to its
+// per-socket rate limit (tcp_invalid_ratelimit, 500 ms, for the next one).
+const ChallengeACKWait = time.Second
+
+// points returns the score: every indicator that holds, the TTL's only
+// while no run of later segments at the RST's TTL withdrew it.
+func (j *injScore) points() uint32 {
+	p := uint32(0)
+	if j.ttlState != ttlStayed {
+		p += uint32(j.ttlPts)
+	}
+	if j.idOff {
+		p += 2
+	}
+	if j.tsBack {
+		p += 2
+	}
+	if j.kept {
+		p += 3
+	}
+	if j.challenge {
+		p++
+	}
+	return p
+}
+
+// why names the indicators that scored, and a TTL that was withdrawn.
+func (j *injScore) why() string {
+	var parts []string
+	if j.ttlPts > 0 {
+		switch j.ttlState {
+		case ttlBack:
+			parts = append(parts, fmt.Sprintf("TTL %d against %d on its other segments, and its next segment was back at %d", j.ttl, j.ttlBase, j.ttlBase))
+		case ttlPending:
+			// A forged RST is usually the last segment seen from its
+			// "sender": the points stand, unconfirmed.
+			parts = append(parts, fmt.Sprintf("TTL %d against %d on its other segments (no later segment of the sender came back to %d to confirm it)", j.ttl, j.ttlBase, j.ttlBase))
+		}
+	}
+	if j.idOff {
+		parts = append(parts, fmt.Sprintf("IP ID %d off its run at %d", j.id, j.runID))
+	}
+	if j.tsBack {
+		parts = append(parts, "TSval behind its previous one")
+	}
+	if j.kept {
+		parts = append(parts, "the sender kept sending after it")
+	}
+	if j.challenge {
+		parts = append(parts, "the receiver answered with a challenge ACK (RFC 5961 §3.2)")
+	}
+	if j.ttlPts > 0 && j.ttlState == ttlStayed {
+		parts = append(parts, fmt.Sprintf("its TTL %d not scored: the sender's next %d segments kept it (a route change)", j.ttl, TTLShiftRun))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// settle brings RSTInjection and RSTWhy up to date with n.inj: the RST is
+// suspect from a score of 2.
+func (n *Notes) settle() {
+	j := &n.inj
+	p := j.points()
+	if p < 2 {
+		n.RSTInjection, n.RSTWhy = Note{}, ""
+		return
+	}
+	n.RSTInjection = Note{Count: p, Frame: j.frame, Time: time.Unix(0, j.ns).UTC()}
+	n.RSTWhy = j.why()
 }
 
 // RSTStormGap is the most time between two RSTs of one sender that keeps
@@ -131,41 +244,50 @@ func rstRun(n *Notes, frame uint64, now int64) {
 }
 
 // watchDir is the per-sender state of the watch: a handful of numbers, no
-// payload.
+// payload. Ordered by size so that no padding makes every flow larger
+// (issue 7; TestFlowSizeClass).
 type watchDir struct {
+	pendFrame uint64
+	pendNs    int64
+
+	// Payload and answered keep-alives since: the keep-alive-only idle stretch.
+	lastPayload int64
+	payFrame    uint64
+
 	sndMax  fsm.Seq // highest SEQ+SEG.LEN this sender sent; valid iff sent
 	lastAck fsm.Seq // highest ACK it sent; valid iff edgeSet
 	edge    fsm.Seq // right window edge it last advertised; valid iff edgeSet
 	maxWin  uint32  // largest scaled window it advertised; valid iff edgeSet
 	pend    fsm.Seq // an ACK it sent beyond the peer's sndMax; valid iff pendSet
 
-	sent, edgeSet, pendSet, zero, synack bool
-
-	pendFrame uint64
-	pendNs    int64
-
 	// Zero-window episode (this sender advertises zero).
 	probes uint32 // peer probes since this sender's last segment, during the episode
 
 	// Keep-alives this sender sent with no reply, and their first one.
-	kaRun uint32
+	kaRun  uint32
+	kaExch uint32
+
+	lastTS uint32 // its last TSval; valid iff tsSet
+
+	// Its first SYN-ACK's IPv4 identification (the nmap IP-ID class of
+	// its host, Flow.IPIDs), and where that SYN-ACK was: frames after the
+	// flow's first and microseconds after its first packet, so that a
+	// flow pays 8 bytes rather than 16 for it; valid iff saSet.
+	saFrame, saUs uint32
+	saID          uint16
 
 	// Injection score inputs: the sender's TTL baseline (the value of its
 	// first segment and how many agreed), its last IP ID and TSval, and
 	// whether it sent a RST (and kept sending after it).
+	lastID             uint16
 	ttl, ttlSame, segs uint8
 	ttlNew, ttlRun     uint8 // a TTL off the baseline and how many segments in a row carried it
-	lastID             uint16
-	idRun              bool // IP IDs so far incremented by at most 10 a segment
-	lastTS             uint32
-	tsSet, rstSent     bool
-	afterRST           bool
 
-	// Payload and answered keep-alives since: the keep-alive-only idle stretch.
-	lastPayload int64
-	payFrame    uint64
-	kaExch      uint32
-	kaPending   bool // a keep-alive waits for its answer
+	sent, edgeSet, pendSet, zero, synack bool
+	idRun                                bool // IP IDs so far incremented by at most 10 a segment
+	tsSet, rstSent, afterRST             bool
+	kaPending                            bool // a keep-alive waits for its answer
+	saSet                                bool
 }
 
 // SentSYNACK reports whether this sender sent a segment with SYN and ACK.
@@ -200,7 +322,13 @@ func (f *Flow) watch(now int64, d fsm.Dir, s *fsm.Segment, m *Meta) {
 	}
 
 	if flags&(fsm.FlagSYN|fsm.FlagACK) == fsm.FlagSYN|fsm.FlagACK {
+		if !w.synack && !m.IPv6 {
+			f.sampleSYNACK(w, m, now)
+		}
 		w.synack = true
+	}
+	if pn := p.Notes; pn != nil && pn.inj.chWait {
+		challengeACK(pn, w, s, now)
 	}
 
 	// The peer answered: its keep-alive run and its zero-window probe run
@@ -360,54 +488,39 @@ func zeroSpan(h *Half, w *watchDir, frame uint64, now int64) {
 // injection scores a RST against its sender's earlier segments (anomalies.md
 // §5, injection score): a TTL off the baseline (2 for one hop, 3 for more),
 // an IP ID far off an incrementing run (2), a TSval behind the previous one
-// (2), and the sender going on after its RST (3). A score of 2 or more is
-// noted; the baseline needs 4 earlier segments, 90 % of them with one TTL.
+// (2). What follows the RST scores too: the sender going on after it (3),
+// and its later segments deciding the TTL points (see injAfter). A score of
+// 2 or more is noted; the baseline needs 4 earlier segments, 90 % of them
+// with one TTL.
 func injection(h *Half, w *watchDir, s *fsm.Segment, m *Meta, now int64) {
 	rst := s.Flags&fsm.FlagRST != 0
-	if w.rstSent && !rst && !w.afterRST && (s.Len > 0 || s.Flags&(fsm.FlagSYN|fsm.FlagFIN) != 0) {
-		// Its stack kept sending after "its" RST: someone else sent it.
-		w.afterRST = true
-		// With no score yet (frame 0) the engine points at the
-		// connection's first RST (fsm.Conn.RstFrame).
-		n := h.notes()
-		if n.RSTInjection.Count != 0 {
-			n.RSTWhy += ", "
-		}
-		n.RSTInjection.Count += 3
-		n.RSTWhy += "the sender kept sending after it"
+	if w.rstSent && !rst {
+		injAfter(h, w, s, m)
 	}
 	if rst && !w.rstSent {
 		w.rstSent = true
-		score, why := 0, ""
-		add := func(p int, s string) {
-			score += p
-			if why != "" {
-				why += ", "
-			}
-			why += s
-		}
+		n := h.notes()
+		j := &n.inj
+		j.frame, j.ns, j.ttl = m.Frame, now, m.TTL
+		j.id, j.runID, j.v4 = m.IPID, w.lastID, !m.IPv6
 		if w.segs >= 4 && int(w.ttlSame)*10 >= int(w.segs)*9 && m.TTL != w.ttl {
-			d := int(m.TTL) - int(w.ttl)
-			if d == 1 || d == -1 {
-				add(2, fmt.Sprintf("TTL %d against %d on its other segments", m.TTL, w.ttl))
-			} else {
-				add(3, fmt.Sprintf("TTL %d against %d on its other segments", m.TTL, w.ttl))
+			j.ttlBase, j.ttlPts = w.ttl, 3
+			if d := int(m.TTL) - int(w.ttl); d == 1 || d == -1 {
+				j.ttlPts = 2
 			}
 		}
 		if w.segs >= 4 && w.idRun && !m.IPv6 && m.IPID != 0 {
-			if d := m.IPID - w.lastID; d > 1000 && -d > 1000 {
-				add(2, fmt.Sprintf("IP ID %d off its run at %d", m.IPID, w.lastID))
-			}
+			d := m.IPID - w.lastID
+			j.idOff = d > 1000 && -d > 1000
 		}
-		if s.HasTS && w.tsSet && int32(s.TSVal-w.lastTS) < 0 {
-			add(2, "TSval behind its previous one")
-		}
-		if score >= 2 {
-			n := h.notes()
-			n.RSTInjection.mark(m.Frame, now)
-			n.RSTInjection.Count = uint32(score)
-			n.RSTWhy = why
-		}
+		j.tsBack = s.HasTS && w.tsSet && int32(s.TSVal-w.lastTS) < 0
+		// RFC 5961 §3.2: a RST in the window but not at RCV.NXT draws
+		// <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> from its receiver. As an
+		// observer sees it, the receiver's RCV.NXT is all the sender sent.
+		// A RST exactly there is accepted and answered by nothing, so an
+		// ACK after it crossed it on the wire.
+		j.chAck, j.chWait = w.sndMax, w.sent && s.Seq != w.sndMax
+		n.settle()
 		return
 	}
 	if rst {
@@ -430,6 +543,60 @@ func injection(h *Half, w *watchDir, s *fsm.Segment, m *Meta, now int64) {
 	if s.HasTS {
 		w.lastTS, w.tsSet = s.TSVal, true
 	}
+}
+
+// injAfter scores what the sender of a RST did after it, on each of its
+// later segments other than RSTs.
+func injAfter(h *Half, w *watchDir, s *fsm.Segment, m *Meta) {
+	n := h.Notes // set by its RST
+	if n == nil {
+		return
+	}
+	j := &n.inj
+	changed := false
+	if !w.afterRST && (s.Len > 0 || s.Flags&(fsm.FlagSYN|fsm.FlagFIN) != 0) {
+		// Its stack kept sending after "its" RST: someone else sent it
+		// (RFC 9293 §3.10.5: the stack that aborts deletes the TCB).
+		w.afterRST, j.kept, changed = true, true, true
+	}
+	// The TTL points stand only if the sender's next segments come back
+	// to the baseline (anomalies.md §5); TTLShiftRun of them in a row at
+	// the RST's TTL are a route change (TTL_SHIFT), and the RST merely the
+	// first segment on the new route. A third value decides nothing.
+	if j.ttlPts > 0 && j.ttlState == ttlPending {
+		switch m.TTL {
+		case j.ttlBase:
+			j.ttlState, changed = ttlBack, true
+		case j.ttl:
+			if j.ttlRun++; j.ttlRun >= TTLShiftRun {
+				j.ttlState, changed = ttlStayed, true
+			}
+		default:
+			j.ttlRun = 0
+		}
+	}
+	if changed {
+		n.settle()
+	}
+}
+
+// challengeACK gives the RST of the peer (whose notes are pn) its
+// challenge-ACK point when this segment s, sent by the RST's receiver with
+// watch state w, is one (RFC 5961 §3.2): a bare ACK, no payload, of the
+// receiver's RCV.NXT as it stood before the RST, at its SND.NXT, within
+// ChallengeACKWait of the RST. A keep-alive (SND.NXT - 1) is not one.
+func challengeACK(pn *Notes, w *watchDir, s *fsm.Segment, now int64) {
+	j := &pn.inj
+	if now-j.ns > int64(ChallengeACKWait) {
+		j.chWait = false
+		return
+	}
+	if s.Flags&(fsm.FlagSYN|fsm.FlagFIN|fsm.FlagRST|fsm.FlagPSH|fsm.FlagURG|fsm.FlagACK) != fsm.FlagACK || s.Len != 0 ||
+		s.Ack != j.chAck || w.sent && s.Seq != w.sndMax {
+		return
+	}
+	j.chWait, j.challenge = false, true
+	pn.settle()
 }
 
 // TTLShiftRun is how many segments in a row must carry a new TTL before it
@@ -460,4 +627,41 @@ func ttlShift(h *Half, w *watchDir, m *Meta, now int64) {
 	n.TTLShift.mark(m.Frame, now)
 	// The new route is the baseline now, as if its segments had come first.
 	w.ttl, w.ttlSame, w.segs, w.ttlRun = m.TTL, w.ttlRun-1, w.ttlRun-1, 0
+}
+
+// sampleSYNACK keeps the IPv4 identification of a sender's first SYN-ACK
+// and where it was, relative to the flow's first packet. A SYN-ACK more
+// than 2^32 frames or about 71 minutes after it is not kept.
+func (f *Flow) sampleSYNACK(w *watchDir, m *Meta, now int64) {
+	df, dus := m.Frame-f.FirstFrame, (now-f.First.UnixNano())/1000
+	if m.Frame < f.FirstFrame || df > math.MaxUint32 || dus < 0 || dus > math.MaxUint32 {
+		return
+	}
+	w.saFrame, w.saUs, w.saID, w.saSet = uint32(df), uint32(dus), m.IPID, true
+}
+
+// IPID is the IPv4 identification of one segment and where it was.
+type IPID struct {
+	Frame uint64
+	Time  time.Time
+	ID    uint16
+}
+
+// IPIDs appends to dst the IPv4 identifications of the first SYN-ACK and the
+// first RST that d sent in f, those that it sent, in frame order: the
+// samples from which the anomaly engine classifies a host's IP-ID sequence
+// the way nmap does (anomalies.md §1, TI and CI). IPv6 segments have none.
+func (f *Flow) IPIDs(d fsm.Dir, dst []IPID) []IPID {
+	h := &f.Half[d]
+	if w := &h.watch; w.saSet {
+		dst = append(dst, IPID{Frame: f.FirstFrame + uint64(w.saFrame), Time: f.First.Add(time.Duration(w.saUs) * time.Microsecond), ID: w.saID})
+	}
+	if n := h.Notes; n != nil && n.inj.v4 && n.inj.frame != 0 {
+		r := IPID{Frame: n.inj.frame, Time: time.Unix(0, n.inj.ns).UTC(), ID: n.inj.id}
+		dst = append(dst, r)
+		if k := len(dst); k > 1 && dst[k-2].Frame > r.Frame {
+			dst[k-2], dst[k-1] = r, dst[k-2] // a RST before the SYN-ACK
+		}
+	}
+	return dst
 }

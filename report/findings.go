@@ -90,10 +90,12 @@ type Rollup struct {
 	// Host is set on the per-host rows that follow the services: every
 	// service of one server address summed (service then holds the bare
 	// address). Services counts them; ISNVerdict is what the ISN detector
-	// concluded about the host's SYN-ACK ISNs.
+	// concluded about the host's SYN-ACK ISNs; IPIDClass is nmap's IP-ID
+	// sequence class of the IPv4 IDs of its SYN-ACKs and RSTs.
 	Host       string `json:"host,omitempty"`
 	Services   int    `json:"services,omitempty"`
 	ISNVerdict string `json:"isn_verdict,omitempty"`
+	IPIDClass  string `json:"ipid_class,omitempty"`
 }
 
 // NewFindings converts the engine's findings.
@@ -140,7 +142,7 @@ func NewRollups(rs []anomaly.Rollup) []Rollup {
 		out[i] = Rollup{Service: svc, Connections: r.Connections, Attempts: r.Attempts, Established: r.Established,
 			HandshakeSuccess: r.HandshakeSuccess(), Resets: r.Resets, ResetRate: r.ResetRate(), Refused: r.Refused,
 			Unanswered: r.Unanswered, HalfCloseLeaks: r.HalfCloseLeaks, Findings: r.Findings,
-			RetransmissionRate: r.RetransmissionRate(), RTTSamples: r.RTT.Samples, Services: r.Services, ISNVerdict: r.ISN}
+			RetransmissionRate: r.RetransmissionRate(), RTTSamples: r.RTT.Samples, Services: r.Services, ISNVerdict: r.ISN, IPIDClass: r.IPIDClass}
 		if r.Host.IsValid() {
 			out[i].Host = r.Host.String()
 		}
@@ -183,13 +185,17 @@ func writeFindings(w io.Writer, r *Report) {
 	}
 	if len(hosts) > 0 {
 		fmt.Fprintf(w, "\nhosts (worst first)\n")
-		fmt.Fprintf(w, "    %-28s %8s %7s %9s %7s %6s %8s  %s\n", "host", "services", "conns", "handshake", "resets", "leaks", "findings", "ISN verdict")
+		fmt.Fprintf(w, "    %-28s %8s %7s %9s %7s %6s %8s %5s  %s\n", "host", "services", "conns", "handshake", "resets", "leaks", "findings", "ip-id", "ISN verdict")
 		for i, h := range hosts {
 			if i == maxTextRollups {
 				fmt.Fprintf(w, "    ... %d more hosts in the JSON report\n", len(hosts)-i)
 				break
 			}
-			fmt.Fprintf(w, "    %-28s %8d %7d %8.0f%% %7d %6d %8d  %s\n", h.Host, h.Services, h.Connections, 100*h.HandshakeSuccess, h.Resets, h.HalfCloseLeaks, h.Findings, h.ISNVerdict)
+			ipid := h.IPIDClass
+			if ipid == "" {
+				ipid = "-"
+			}
+			fmt.Fprintf(w, "    %-28s %8d %7d %8.0f%% %7d %6d %8d %5s  %s\n", h.Host, h.Services, h.Connections, 100*h.HandshakeSuccess, h.Resets, h.HalfCloseLeaks, h.Findings, ipid, h.ISNVerdict)
 		}
 	}
 	if len(r.Findings) == 0 {
@@ -203,8 +209,10 @@ func writeFindings(w io.Writer, r *Report) {
 			where = f.Host + " -> " + f.Scan.Target
 		case f.Host != "" && f.Service != "":
 			where = f.Host + " -> " + f.Service
-		case f.Host != "":
+		case f.Host != "" && f.Role != "":
 			where = f.Host + " as " + f.Role
+		case f.Host != "":
+			where = f.Host
 		}
 		fmt.Fprintf(w, "    %-8s %-22s %s", f.Severity, f.Kind, where)
 		if f.Count > 1 {

@@ -15,36 +15,39 @@ import (
 // scenario shows, and clean traffic raises nothing.
 func TestFindingsOnFixtures(t *testing.T) {
 	want := map[string][]string{
-		"handshake_clean_4way.pcap":            nil,
-		"close_3way.pcap":                      nil,
-		"half_close_data.pcap":                 nil, // a legitimate half-close is not flagged
-		"ipv6_clean.pcap":                      nil,
-		"midstream.pcap":                       nil,
-		"retransmit_fin.pcap":                  nil,
-		"refused.pcap":                         {"conn_refused"},
-		"unanswered_syn.pcap":                  {"syn_unanswered"},
-		"simultaneous_open.pcap":               {"simultaneous_open"},
-		"simultaneous_close.pcap":              {"simultaneous_close"},
-		"rst_fin_wait2.pcap":                   {"rst_after_close"},
-		"rst_fin_wait2_timeout.pcap":           {"fin_wait2_timeout_rst"},
-		"rst_last_ack.pcap":                    {"time_wait_assassination"},
-		"time_wait_reuse.pcap":                 {"isn_generator_hint", "time_wait_reuse"}, // Linux's TIME-WAIT reuse ISN is recognised, not flagged
-		"rst_syn_received_simopen.pcap":        {"rst_midstream", "simultaneous_open"},
-		"rst_established.pcap":                 {"rst_midstream"},
-		"rst_close_wait.pcap":                  {"rst_midstream"},
-		"rst_fin_wait1.pcap":                   {"rst_midstream"},
-		"findings/rst_fin.pcap":                {"rst_fin", "rst_midstream"},             // RST+FIN acted on as a RST
-		"findings/syn_urg.pcap":                {"handshake_aborted", "syn_urg"},         // SYN+URG answered as a SYN
-		"findings/syn_resend.pcap":             {"syn_resend", "time_wait_late_segment"}, // same ISN: not syn_on_established; scapy's final ACK (old seq) was refused, so Linux retransmitted its FIN into the client's TIME-WAIT
-		"findings/time_wait_late.pcap":         {"time_wait_late_segment"},
-		"findings/fin_wait2_peer_dead.pcap":    {"fin_wait2_peer_dead"}, // not also keepalive_unanswered
-		"findings/ttl_shift.pcap":              {"ttl_shift"},
-		"findings/ack_out_of_range.pcap":       {"ack_out_of_range", "time_wait_late_segment"},                                    // the late FIN: as in syn_resend
-		"findings/time_wait_syn_rejected.pcap": {"isn_generator_hint", "time_wait_assassination", "time_wait_syn_rejected"},       // the client's RST also ends TIME-WAIT; the retry's ISN steps by Linux's clock
-		"findings/ack_unseen_data.pcap":        {"ack_unseen_data", "time_wait_late_segment"},                                     // the ACK after the unseen one is not out of range
-		"findings/conn_rejected_icmp.pcap":     {"conn_rejected_icmp"},                                                            // not syn_unanswered: ICMP answered the SYNs
-		"findings/rst_storm.pcap":              {"data_after_reset", "rst_out_of_window", "rst_storm", "suspected_rst_injection"}, // the sweep's RSTs are forged: the client kept sending
-		"findings/half_close_slow.pcap":        nil,                                                                               // a 3 s reply to a half-close is below the default 60 s
+		"handshake_clean_4way.pcap":                nil,
+		"close_3way.pcap":                          nil,
+		"half_close_data.pcap":                     nil, // a legitimate half-close is not flagged
+		"ipv6_clean.pcap":                          nil,
+		"midstream.pcap":                           nil,
+		"retransmit_fin.pcap":                      nil,
+		"refused.pcap":                             {"conn_refused"},
+		"unanswered_syn.pcap":                      {"syn_unanswered"},
+		"simultaneous_open.pcap":                   {"simultaneous_open"},
+		"simultaneous_close.pcap":                  {"simultaneous_close"},
+		"rst_fin_wait2.pcap":                       {"rst_after_close"},
+		"rst_fin_wait2_timeout.pcap":               {"fin_wait2_timeout_rst"},
+		"rst_last_ack.pcap":                        {"time_wait_assassination"},
+		"time_wait_reuse.pcap":                     {"isn_generator_hint", "time_wait_reuse"}, // Linux's TIME-WAIT reuse ISN is recognised, not flagged
+		"rst_syn_received_simopen.pcap":            {"rst_midstream", "simultaneous_open"},
+		"rst_established.pcap":                     {"rst_midstream"},
+		"rst_close_wait.pcap":                      {"rst_midstream"},
+		"rst_fin_wait1.pcap":                       {"rst_midstream"},
+		"findings/rst_fin.pcap":                    {"rst_fin", "rst_midstream"},             // RST+FIN acted on as a RST
+		"findings/syn_urg.pcap":                    {"handshake_aborted", "syn_urg"},         // SYN+URG answered as a SYN
+		"findings/syn_resend.pcap":                 {"syn_resend", "time_wait_late_segment"}, // same ISN: not syn_on_established; scapy's final ACK (old seq) was refused, so Linux retransmitted its FIN into the client's TIME-WAIT
+		"findings/time_wait_late.pcap":             {"time_wait_late_segment"},
+		"findings/fin_wait2_peer_dead.pcap":        {"fin_wait2_peer_dead"}, // not also keepalive_unanswered
+		"findings/ttl_shift.pcap":                  {"ttl_shift"},
+		"findings/ack_out_of_range.pcap":           {"ack_out_of_range", "time_wait_late_segment"},                                    // the late FIN: as in syn_resend
+		"findings/time_wait_syn_rejected.pcap":     {"isn_generator_hint", "time_wait_assassination", "time_wait_syn_rejected"},       // the client's RST also ends TIME-WAIT; the retry's ISN steps by Linux's clock
+		"findings/ack_unseen_data.pcap":            {"ack_unseen_data", "time_wait_late_segment"},                                     // the ACK after the unseen one is not out of range
+		"findings/conn_rejected_icmp.pcap":         {"conn_rejected_icmp"},                                                            // not syn_unanswered: ICMP answered the SYNs
+		"findings/rst_storm.pcap":                  {"data_after_reset", "rst_out_of_window", "rst_storm", "suspected_rst_injection"}, // the sweep's RSTs are forged: the client kept sending
+		"findings/half_close_slow.pcap":            nil,                                                                               // a 3 s reply to a half-close is below the default 60 s
+		"findings/rst_injection_challenge.pcap":    {"rst_blind_in_window", "suspected_rst_injection"},                                // it replaces rst_midstream
+		"findings/rst_injection_route_change.pcap": {"rst_blind_in_window", "rst_midstream", "ttl_shift"},                             // the TTL points withdrawn, the challenge ACK's 1 is not reported
+		"findings/ipid_incremental.pcap":           {"conn_refused", "handshake_aborted", "ipid_incremental"},
 	}
 	for file, kinds := range want {
 		t.Run(file, func(t *testing.T) {
@@ -125,6 +128,8 @@ func TestFindingsIssue4Fixtures(t *testing.T) {
 		{"ack_out_of_range.pcap", nil, "ack_out_of_range", "medium", "10.99.0.2:8102", 1, [2]uint64{6, 6}},
 		{"time_wait_syn_rejected.pcap", nil, "time_wait_syn_rejected", "low", "10.99.0.2:8103", 1, [2]uint64{1, 10}},
 		{"rst_storm.pcap", nil, "rst_storm", "medium", "10.99.0.2:8107", 1, [2]uint64{6, 1107}},
+		{"rst_injection_challenge.pcap", nil, "suspected_rst_injection", "high", "10.99.0.2:8108", 1, [2]uint64{14, 14}},
+		{"ipid_incremental.pcap", nil, "ipid_incremental", "info", "", 8, [2]uint64{2, 18}}, // a host finding: no service
 	} {
 		t.Run(tt.file, func(t *testing.T) {
 			r := analyze(t, append([]string{"-r", filepath.Join("../../pcaps/findings", tt.file)}, tt.args...)...)
@@ -241,7 +246,9 @@ func TestFindingsNegativeControls(t *testing.T) {
 					t.Errorf("rollups = %+v", r.Rollups)
 				}
 				// The Linux server's SYN-ACK ISNs (the latest 1024 of 2000 kept): not predictable.
-				if h := r.Rollups[1]; h.Host != "10.99.0.2" || h.ISNVerdict != "not predictable (1024 distinct 4-tuples)" || h.RTTSamples != r.Rollups[0].RTTSamples {
+				// Its SYN-ACKs carry IP ID 0 (DF set: RFC 6864 lets atomic datagrams carry any ID): class Z, not
+				// an idle-scan zombie (ipid_incremental).
+				if h := r.Rollups[1]; h.Host != "10.99.0.2" || h.ISNVerdict != "not predictable (1024 distinct 4-tuples)" || h.RTTSamples != r.Rollups[0].RTTSamples || h.IPIDClass != "Z" {
 					t.Errorf("host rollup = %+v", h)
 				}
 			}
@@ -309,5 +316,69 @@ func TestFindingsNmap(t *testing.T) {
 				t.Errorf("port_scan = %+v %+v, want 10.99.0.1 -> 10.99.0.2, %v, %d ports, %d open", f, *sc, tt.types, tt.ports, tt.open)
 			}
 		})
+	}
+}
+
+// TestFindingsInjectionFollowUp reads the two challenge-ACK fixtures: a RST
+// forged as the Linux server's, inside the Linux client's window but not at
+// its RCV.NXT, which the client answered with a challenge ACK (frame 15).
+// Forged at TTL 63 against the server's 64, with the server's next segments
+// back at 64, it scores 2 for the TTL and 1 for the challenge ACK: high, where
+// either alone would be medium. Forged at TTL 50 with the server's later
+// segments at 50 too (a route change), the TTL points are withdrawn and the
+// challenge ACK's 1 point is not reported; the route change is.
+func TestFindingsInjectionFollowUp(t *testing.T) {
+	r := analyze(t, "-r", "../../pcaps/findings/rst_injection_challenge.pcap")
+	fs := findingsOf(r, "suspected_rst_injection")
+	if len(fs) != 1 {
+		t.Fatalf("suspected_rst_injection = %+v, want one (all: %v)", fs, kinds(r))
+	}
+	for _, says := range []string{"injection score 3:", "TTL 63 against 64 on its other segments, and its next segment was back at 64", "the receiver answered with a challenge ACK (RFC 5961 §3.2)"} {
+		if !strings.Contains(fs[0].Explanation, says) {
+			t.Errorf("explanation %q does not say %q", fs[0].Explanation, says)
+		}
+	}
+	if len(findingsOf(r, "rst_midstream")) != 0 {
+		t.Errorf("the forged RST was also reported as rst_midstream: %v", kinds(r))
+	}
+
+	r = analyze(t, "-r", "../../pcaps/findings/rst_injection_route_change.pcap")
+	if fs := findingsOf(r, "suspected_rst_injection"); len(fs) != 0 {
+		t.Errorf("suspected_rst_injection = %+v, want none: the server's later segments kept TTL 50", fs)
+	}
+	if fs := findingsOf(r, "ttl_shift"); len(fs) != 1 || !strings.Contains(fs[0].Explanation, "from 64 to 50") {
+		t.Errorf("ttl_shift = %+v, want the server's change from 64 to 50", fs)
+	}
+}
+
+// TestFindingsIPIDIncremental reads the zombie fixture: a host whose
+// SYN-ACKs and RSTs to two peers carry IP IDs 4242..4249 from one counter is
+// nmap's class I in its rollup and an idle-scan zombie candidate; the Linux
+// targets of nmap's scans (IP ID 0 on their SYN-ACKs and RSTs) are class Z
+// and not flagged.
+func TestFindingsIPIDIncremental(t *testing.T) {
+	r := analyze(t, "-r", "../../pcaps/findings/ipid_incremental.pcap")
+	fs := findingsOf(r, "ipid_incremental")
+	if len(fs) != 1 {
+		t.Fatalf("ipid_incremental = %+v, want one (all: %v)", fs, kinds(r))
+	}
+	f := fs[0]
+	if f.Host != "10.99.0.2" || f.Severity != "info" || f.Count != 8 || f.Confidence != 0.9 || f.Service != "" ||
+		!strings.Contains(f.Explanation, "idle-scan (nmap -sI) zombie candidate") || !strings.Contains(f.Explanation, "(4242 to 4249) rose by a median of 1 a packet (nmap IP-ID class I), to more than one peer") ||
+		f.RFC == "" || f.First == "" || f.Last == "" {
+		t.Errorf("ipid_incremental = %+v", f)
+	}
+	h := r.Rollups[len(r.Rollups)-1]
+	if h.Host != "10.99.0.2" || h.IPIDClass != "I" {
+		t.Errorf("host rollup = %+v, want 10.99.0.2 with ipid_class I", h)
+	}
+	for _, file := range []string{"nmap_os.pcap", "scan_syn.pcap", "scan_connect.pcap"} {
+		r := analyze(t, "-r", filepath.Join("../../pcaps/findings", file))
+		if fs := findingsOf(r, "ipid_incremental"); len(fs) != 0 {
+			t.Errorf("%s: ipid_incremental = %+v, want none", file, fs)
+		}
+		if h := r.Rollups[len(r.Rollups)-1]; h.Host != "10.99.0.2" || h.IPIDClass != "Z" {
+			t.Errorf("%s: target host rollup = %+v, want ipid_class Z", file, h)
+		}
 	}
 }

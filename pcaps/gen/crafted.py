@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 
-from scapy.all import IP, TCP, AsyncSniffer, Raw, conf, send, sniff
+from scapy.all import IP, TCP, AsyncSniffer, Ether, Raw, conf, send, sendp, sniff
 
 conf.verb = 0
 CLI, SRV = "10.99.0.1", "10.99.0.2"
@@ -250,3 +250,62 @@ def twreject(port):
                                     window=c.win, options=[("MSS", 1460)]), iface="va")
     time.sleep(1)
     c.sniffer.stop()
+
+
+def challenge(port, mode):
+    """Run in the server's namespace: forge the server's RST to the Linux
+    client once the server has sent 6 segments (its SYN-ACK and ACKs of the
+    client's lines), in the client's window but 1000 past its RCV.NXT, so the
+    client answers with a challenge ACK (RFC 5961 §3.2) and carries on. The
+    IP ID continues the server's run. mode "back": TTL 63 where the server's
+    segments have 64, which its next ones keep; mode "route": TTL 50, and the
+    namespace's default TTL goes to 50 at once, so the server's later
+    segments keep the RST's TTL (a route change)."""
+    port, seen = int(port), []
+
+    def on(p):
+        seen.append((p[TCP].dport, p[TCP].seq, p[IP].id))
+    sn = AsyncSniffer(iface="vb", store=False, prn=on, filter=f"tcp and src host {SRV} and src port {port}")
+    sn.start()
+    time.sleep(0.5)
+    open("/tmp/tfind_injector", "w").close()
+    for _ in range(500):
+        if len(seen) >= 6:
+            break
+        time.sleep(0.01)
+    time.sleep(0.05)
+    sn.stop()
+    dport, seq, ipid = seen[-1]
+    ttl = 50 if mode == "route" else 63
+    send(IP(src=SRV, dst=CLI, ttl=ttl, id=(ipid + 1) & 0xFFFF) / TCP(sport=port, dport=dport, flags="R", seq=(seq + 1000) & M), iface="vb")
+    if mode == "route":
+        with open("/proc/sys/net/ipv4/ip_default_ttl", "w") as f:
+            f.write("50")
+
+
+def zombie(port):
+    """Answer SYNs to port with SYN-ACKs and SYNs to the next three ports
+    with RST+ACKs, like a host with one global IP ID counter (+1 a reply,
+    from 4242) would: an idle-scan zombie candidate. Sent at layer 2, so the
+    namespace's iptables rule that drops its kernel's own RSTs does not see
+    them."""
+    port, ctr = int(port), [4242]
+
+    def on(p):
+        t = p[TCP]
+        if t.flags != "S":
+            return
+        ident, ctr[0] = ctr[0], (ctr[0] + 1) & 0xFFFF
+        if t.dport == port:
+            tcp = TCP(sport=t.dport, dport=t.sport, flags="SA", seq=random.getrandbits(32), ack=(t.seq + 1) & M,
+                      window=29200, options=[("MSS", 1460)])
+        else:
+            tcp = TCP(sport=t.dport, dport=t.sport, flags="RA", seq=0, ack=(t.seq + 1) & M, window=0)
+        sendp(Ether(src="02:00:00:00:00:02", dst="02:00:00:00:00:01") / IP(src=SRV, dst=p[IP].src, id=ident) / tcp, iface="vb")
+
+    sn = AsyncSniffer(iface="vb", store=False, prn=on, filter=f"tcp and dst host {SRV} and dst portrange {port}-{port + 3}")
+    sn.start()
+    time.sleep(0.5)
+    open(f"/tmp/tfind_ready_{port}", "w").close()
+    time.sleep(30)
+    sn.stop()
