@@ -52,6 +52,15 @@ func (x *ipids) flow(f *reassembly.Flow) {
 		return
 	}
 	for d := fsm.DirClient; d <= fsm.DirServer; d++ {
+		// Only replies count, as in nmap's TI and CI tests: SYN-ACKs,
+		// and RSTs from a side that did not open the connection (a closed
+		// port, or a zombie answering an unsolicited SYN-ACK). An opener's
+		// RSTs abort its own connections; following them would follow
+		// every client of a busy capture up to maxIPIDHosts, so memory
+		// would grow with the capture's length (issue 7).
+		if h := &f.Half[d]; h.Stats.SYN > 0 && !h.SentSYNACK() {
+			continue
+		}
 		x.buf = f.IPIDs(d, x.buf[:0])
 		if len(x.buf) == 0 {
 			continue
