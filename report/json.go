@@ -198,7 +198,8 @@ func Time(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format(TimeLayout)
+	var a [len(TimeLayout)]byte
+	return string(appendTime(a[:0], t))
 }
 
 func endpoint(ap netip.AddrPort, e *fsm.Endpoint) Endpoint {
@@ -310,15 +311,34 @@ func WriteJSON(w io.Writer, r *Report) error {
 // handed over, then a final capture record. Every line carries a "type"
 // ("connection" or "capture") so a reader can tell them apart.
 type JSONLines struct {
-	enc *json.Encoder
+	w    stickyWriter
+	enc  *json.Encoder // into w
+	conn connEncoder   // connection lines, by hand (issue 7)
+	buf  []byte        // one connection line, reused
 }
 
 // NewJSONLines returns a JSON Lines writer on w.
-func NewJSONLines(w io.Writer) *JSONLines { return &JSONLines{enc: json.NewEncoder(w)} }
+func NewJSONLines(w io.Writer) *JSONLines {
+	j := &JSONLines{w: stickyWriter{w: w}}
+	j.enc = json.NewEncoder(&j.w)
+	return j
+}
 
-type typedConnection struct {
-	Type string `json:"type"`
-	Connection
+// stickyWriter keeps the first write error and returns it for every later
+// write, as json.Encoder does: connection lines bypass the Encoder, and a
+// failed write must still end every kind of line.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	s.err = err
+	return n, err
 }
 
 type typedCapture struct {
@@ -327,9 +347,13 @@ type typedCapture struct {
 	Capture       Capture `json:"capture"`
 }
 
-// Connection writes one connection line.
+// Connection writes one connection line: {"type":"connection"} and c's
+// fields, as encoding/json encodes them embedded (encode_test.go checks),
+// in one write as json.Encoder writes a line.
 func (j *JSONLines) Connection(c Connection) error {
-	return j.enc.Encode(typedConnection{Type: "connection", Connection: c})
+	j.buf = append(j.conn.appendConnection(j.buf[:0], &c, true, false, ""), '\n')
+	_, err := j.w.Write(j.buf)
+	return err
 }
 
 // Capture writes the closing capture line.

@@ -110,7 +110,7 @@ func TestJSONStream(t *testing.T) {
 }
 
 // BenchmarkJSONStream is the -T json encoding of one connection record
-// (report.JSONStream: compact encoding, then appendIndent).
+// (report.JSONStream: connEncoder, indenting as it writes).
 func BenchmarkJSONStream(b *testing.B) {
 	conns := streamConns(b, 2)
 	s := report.NewJSONStream(io.Discard, report.SchemaVersion, "tcptrace bench")
