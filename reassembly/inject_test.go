@@ -22,23 +22,10 @@ type ipkt struct {
 
 func injFlow(t *testing.T, pkts []ipkt) *reassembly.Flow {
 	t.Helper()
-	var done []*reassembly.Flow
-	tab := reassembly.NewTable(reassembly.DefaultConfig(), func(f *reassembly.Flow) { done = append(done, f) })
-	var last time.Time
-	for i, p := range pkts {
-		from, to := cli, srv
-		if p.from {
-			from, to = srv, cli
-		}
-		last = t0.Add(time.Duration(p.ms) * time.Millisecond)
-		tab.Observe(last, from, to, fsm.Segment{Seq: fsm.Seq(p.seq), Ack: fsm.Seq(p.ack), Flags: p.flags, Len: p.n, Window: 1000},
-			reassembly.Meta{Frame: uint64(i + 1), TTL: p.ttl, IPID: p.id})
-	}
-	tab.Flush(last)
-	if len(done) != 1 {
-		t.Fatalf("%d flows, want 1", len(done))
-	}
-	return done[0]
+	return oneFlow(t, len(pkts), func(i int) (bool, int, fsm.Segment, reassembly.Meta) {
+		p := pkts[i]
+		return p.from, p.ms, fsm.Segment{Seq: fsm.Seq(p.seq), Ack: fsm.Seq(p.ack), Flags: p.flags, Len: p.n, Window: 1000}, reassembly.Meta{Frame: uint64(i + 1), TTL: p.ttl, IPID: p.id}
+	})
 }
 
 // TestWatchInjectionFollowUp checks the indicators of the injection score

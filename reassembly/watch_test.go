@@ -20,16 +20,27 @@ type wpkt struct {
 
 func watchFlow(t *testing.T, pkts []wpkt) *reassembly.Flow {
 	t.Helper()
+	return oneFlow(t, len(pkts), func(i int) (bool, int, fsm.Segment, reassembly.Meta) {
+		p := pkts[i]
+		return p.from, p.ms, fsm.Segment{Seq: fsm.Seq(p.seq), Ack: fsm.Seq(p.ack), Flags: p.flags, Len: p.n, Window: p.win}, reassembly.Meta{Frame: uint64(i + 1)}
+	})
+}
+
+// oneFlow feeds n segments (seg(i) gives who sent the i-th, at how many ms,
+// and the segment) through a table and returns the one flow they make.
+func oneFlow(t *testing.T, n int, seg func(i int) (fromServer bool, ms int, s fsm.Segment, m reassembly.Meta)) *reassembly.Flow {
+	t.Helper()
 	var done []*reassembly.Flow
 	tab := reassembly.NewTable(reassembly.DefaultConfig(), func(f *reassembly.Flow) { done = append(done, f) })
 	var last time.Time
-	for i, p := range pkts {
+	for i := range n {
+		fromServer, ms, s, m := seg(i)
 		from, to := cli, srv
-		if p.from {
+		if fromServer {
 			from, to = srv, cli
 		}
-		last = t0.Add(time.Duration(p.ms) * time.Millisecond)
-		tab.Observe(last, from, to, fsm.Segment{Seq: fsm.Seq(p.seq), Ack: fsm.Seq(p.ack), Flags: p.flags, Len: p.n, Window: p.win}, reassembly.Meta{Frame: uint64(i + 1)})
+		last = t0.Add(time.Duration(ms) * time.Millisecond)
+		tab.Observe(last, from, to, s, m)
 	}
 	tab.Flush(last)
 	if len(done) != 1 {
