@@ -93,6 +93,11 @@ type Endpoint struct {
 	nheld     uint8
 	ackedFin  bool // this endpoint has acknowledged the peer's FIN
 	ackFinPig bool // ... and did so first in the segment carrying its own FIN
+	// rstRejected: the peer rejected the last RST sent in this endpoint's
+	// name (RFC 5961 §3.2), and nothing since showed the endpoint reset;
+	// preRst is its state before that run of RSTs (see Conn.disown).
+	rstRejected bool
+	preRst      State
 }
 
 // Conn is one incarnation of a TCP connection as seen by a passive observer:
@@ -114,6 +119,8 @@ type Conn struct {
 	RstSeen      bool
 	RstBy        Dir   // first RST's sender; valid iff RstSeen
 	RstState     State // the RST sender's state when it sent it
+	RstDisowned  bool  // a rejected RST was followed by its supposed sender's segments: not its own, and not the RST above (disown)
+	rstFirstRej  bool  // the first RST (RstFrame) was rejected by its receiver
 	RstFrame     uint64
 	rstAfterFins bool
 
@@ -191,6 +198,11 @@ func (c *Conn) Step(frame uint64, ts time.Time, d Dir, s Segment) Result {
 	// reaching an endpoint in TIME-WAIT means its final ACK was lost (or
 	// the peer is late); it re-ACKs (anomalies.md §4 TW_LATE_SEGMENT).
 	late := c.Ep[d.Other()].State == StateTimeWait && s.Flags&(FlagSYN|FlagRST) == 0 && (s.Flags&FlagFIN != 0 || s.Len > 0)
+	if snd.rstRejected && s.Flags&(FlagSYN|FlagRST) == 0 {
+		// Before its held receipts are applied: they reached the live
+		// endpoint, not the CLOSED one the RST left.
+		c.disown(d, frame, ts)
+	}
 	// What the sender held back is resolved by what this segment
 	// acknowledges: a held SYN or FIN it acknowledges reached it first.
 	c.resolveHeld(d, frame, ts, &s)
@@ -291,6 +303,10 @@ func (c *Conn) send(d Dir, frame uint64, ts time.Time, s *Segment) Violation {
 			// A RST after both FINs were acknowledged ends nothing that had
 			// not already ended (Zeek likewise logs FIN-then-RST as SF).
 			c.rstAfterFins = e.FinSent && p.FinSent && e.ackedFin && p.ackedFin
+		}
+		if !e.rstRejected {
+			// A run of rejected RSTs keeps the state before the first.
+			e.preRst = e.State
 		}
 		e.RstSent = true
 		if s.Len > 0 {
@@ -695,11 +711,19 @@ func (c *Conn) receiveRST(r Dir, frame uint64, ts time.Time, s *Segment) Violati
 		exact = true // ambiguous after capture loss: the sender's view wins
 	}
 	if !exact {
+		// Not acted on: a challenge ACK or nothing (RFC 5961 §3.2). Its
+		// sender's later segments will say whether the RST was its own.
+		p.rstRejected = true
+		if c.RstSeen && c.RstFrame == frame && c.RstBy == r.Other() {
+			c.rstFirstRej = true
+		}
 		if e.AckSent && s.Seq.InWindow(e.RcvNxt, c.window(r)) {
 			return ViolationRSTInWindow
 		}
 		return ViolationRSTOutOfWindow
 	}
+	// Accepted: both ends are really reset, whatever either sends next.
+	p.rstRejected, e.rstRejected = false, false
 	if e.State == StateTimeWait {
 		// RFC 1337 hazard H3: Linux (tcp_rfc1337=0) lets a RST end TIME-WAIT.
 		c.move(r, frame, ts, StateClosed, "received RST in TIME-WAIT (TIME-WAIT assassination, RFC 1337)", false)
@@ -707,6 +731,29 @@ func (c *Conn) receiveRST(r Dir, frame uint64, ts time.Time, s *Segment) Violati
 	}
 	c.move(r, frame, ts, StateClosed, "received RST (connection reset by peer)", false)
 	return ViolationNone
+}
+
+// disown undoes the RST that d's peer rejected when d goes on sending
+// ordinary segments (ACK, data, FIN): an endpoint that had sent that RST
+// would have been CLOSED, with nothing more to send (RFC 9293 §3.10.5), so
+// the RST was not its own but forged in its name or stray, and d is still
+// where it was before it (RFC 5961 §3.2; RFC 9293 §3.10.7.4 first, a
+// rejected RST changes no state). Observer-only: the transition is inferred.
+func (c *Conn) disown(d Dir, frame uint64, ts time.Time) {
+	e := &c.Ep[d]
+	e.rstRejected = false
+	if e.State != StateClosed || !e.preRst.Synchronized() {
+		return
+	}
+	c.move(d, frame, ts, e.preRst, "kept sending after a RST in its name that its peer rejected (RFC 5961 §3.2, RFC 9293 §3.10.7.4): that RST was not its own", true)
+	e.RstSent = false
+	c.RstDisowned = true
+	if c.rstFirstRej && c.RstBy == d {
+		// The connection-level record is of the first RST that was one:
+		// a later RST takes the place.
+		c.RstSeen, c.RstBy, c.RstState, c.RstFrame = false, 0, StateUnknown, 0
+		c.rstAfterFins, c.rstFirstRej = false, false
+	}
 }
 
 // window returns r's receive window in bytes, scaled per RFC 7323 §2.2 only

@@ -508,3 +508,91 @@ func TestTimeWaitSYNRejected(t *testing.T) {
 		t.Errorf("time_wait_syn_rejected, time_wait_assassination = %d, %d, want 1, 1 (server %s)", v[fsm.ViolationTimeWaitSYNRejected], v[fsm.ViolationTimeWaitAssassination], states(c, S))
 	}
 }
+
+// TestRejectedRSTDisowned: a RST in the server's name that the client does
+// not accept (RFC 5961 §3.2: in the window but not at RCV.NXT, or outside
+// it) is undone when the server goes on sending: the server passes through
+// the close as the real one did, and the connection is not reset. A RST at
+// RCV.NXT is accepted: the client is reset, and the server's later data is
+// data after reset as before.
+func TestRejectedRSTDisowned(t *testing.T) {
+	after := func(rstSeq uint32) []seg {
+		return cat(handshake, []seg{
+			{S, rstack, rstSeq, 111, 0, 40}, // frame 6
+			{C, ack, 111, 301, 0, 41},       // the challenge ACK
+			{S, ack, 301, 111, 50, 50},      // frame 8: the real server's data
+			{C, ack, 111, 351, 0, 51},
+			{S, fin, 351, 111, 0, 60}, // it closes
+			{C, ack, 111, 352, 0, 61},
+			{C, fin, 111, 352, 0, 70}, // and so does the client
+			{S, ack, 352, 112, 0, 80},
+		})
+	}
+	for _, tt := range []struct {
+		name string
+		seq  uint32
+		v    fsm.Violation
+	}{
+		{"in_window", 301 + 100, fsm.ViolationRSTInWindow},
+		{"out_of_window", 301 + 1<<30, fsm.ViolationRSTOutOfWindow},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := run(after(tt.seq), time.Second)
+			if got, want := states(c, S), "LISTEN SYN-RECEIVED ESTABLISHED CLOSED ESTABLISHED FIN-WAIT-1 FIN-WAIT-2 TIME-WAIT"; got != want {
+				t.Errorf("server = %s, want %s", got, want)
+			}
+			if got, want := states(c, C), "CLOSED SYN-SENT ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED"; got != want {
+				t.Errorf("client = %s, want %s", got, want)
+			}
+			var back fsm.Transition
+			if tl := c.Timeline[S]; len(tl) > 3 {
+				back = tl[3]
+			}
+			if back.Frame != 8 || !back.Inferred || !strings.Contains(back.Cause, "RFC 5961 §3.2") || !strings.Contains(back.Cause, "not its own") {
+				t.Errorf("return from the rejected RST = %+v, want inferred at frame 8 citing RFC 5961 §3.2", back)
+			}
+			if c.Close() != fsm.CloseFourWay || c.RstSeen || !c.RstDisowned {
+				t.Errorf("Close() = %v, RstSeen %v, RstDisowned %v; want four_way, false, true", c.Close(), c.RstSeen, c.RstDisowned)
+			}
+			if v := c.Violations(); v[tt.v] != 1 || v[fsm.ViolationDataAfterRST] != 0 {
+				t.Errorf("%v, data_after_reset = %d, %d; want 1, 0", tt.v, v[tt.v], v[fsm.ViolationDataAfterRST])
+			}
+		})
+	}
+
+	t.Run("exact", func(t *testing.T) {
+		c := run(after(301)[:10], time.Second) // through the server's FIN
+		if got, want := states(c, S), "LISTEN SYN-RECEIVED ESTABLISHED CLOSED"; got != want {
+			t.Errorf("server = %s, want %s", got, want)
+		}
+		if got, want := states(c, C), "CLOSED SYN-SENT ESTABLISHED CLOSED"; got != want {
+			t.Errorf("client = %s, want %s", got, want)
+		}
+		if c.Close() != fsm.CloseReset || !c.RstSeen || c.RstBy != S || c.RstFrame != 6 || c.RstDisowned {
+			t.Errorf("Close() = %v, RstSeen %v by %v at %d, RstDisowned %v; want reset by the server at frame 6", c.Close(), c.RstSeen, c.RstBy, c.RstFrame, c.RstDisowned)
+		}
+		if v := c.Violations(); v[fsm.ViolationDataAfterRST] == 0 {
+			t.Errorf("data_after_reset not flagged: %v", v)
+		}
+	})
+
+	t.Run("rejected_then_silent", func(t *testing.T) {
+		c := run(after(401)[:7], time.Second) // the sender is not heard from again
+		if got, want := states(c, S), "LISTEN SYN-RECEIVED ESTABLISHED CLOSED"; got != want {
+			t.Errorf("server = %s, want %s", got, want)
+		}
+		if c.Close() != fsm.CloseReset || c.RstDisowned {
+			t.Errorf("Close() = %v, RstDisowned %v; want reset, false", c.Close(), c.RstDisowned)
+		}
+	})
+
+	t.Run("later_rst_is_the_reset", func(t *testing.T) {
+		c := run(cat(after(401)[:8], []seg{{S, rstack, 351, 111, 0, 55}}), time.Second)
+		if got, want := states(c, S), "LISTEN SYN-RECEIVED ESTABLISHED CLOSED ESTABLISHED CLOSED"; got != want {
+			t.Errorf("server = %s, want %s", got, want)
+		}
+		if c.Close() != fsm.CloseReset || c.RstBy != S || c.RstFrame != 9 || c.RstState != fsm.StateEstablished || !c.RstDisowned {
+			t.Errorf("Close() = %v, RST by %v at frame %d in %v, RstDisowned %v; want reset by the server at frame 9 in ESTABLISHED, true", c.Close(), c.RstBy, c.RstFrame, c.RstState, c.RstDisowned)
+		}
+	})
+}

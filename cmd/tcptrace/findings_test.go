@@ -39,14 +39,14 @@ func TestFindingsOnFixtures(t *testing.T) {
 		"findings/time_wait_late.pcap":             {"time_wait_late_segment"},
 		"findings/fin_wait2_peer_dead.pcap":        {"fin_wait2_peer_dead"}, // not also keepalive_unanswered
 		"findings/ttl_shift.pcap":                  {"ttl_shift"},
-		"findings/ack_out_of_range.pcap":           {"ack_out_of_range", "time_wait_late_segment"},                                    // the late FIN: as in syn_resend
-		"findings/time_wait_syn_rejected.pcap":     {"isn_generator_hint", "time_wait_assassination", "time_wait_syn_rejected"},       // the client's RST also ends TIME-WAIT; the retry's ISN steps by Linux's clock
-		"findings/ack_unseen_data.pcap":            {"ack_unseen_data", "time_wait_late_segment"},                                     // the ACK after the unseen one is not out of range
-		"findings/conn_rejected_icmp.pcap":         {"conn_rejected_icmp"},                                                            // not syn_unanswered: ICMP answered the SYNs
-		"findings/rst_storm.pcap":                  {"data_after_reset", "rst_out_of_window", "rst_storm", "suspected_rst_injection"}, // the sweep's RSTs are forged: the client kept sending
-		"findings/half_close_slow.pcap":            nil,                                                                               // a 3 s reply to a half-close is below the default 60 s
-		"findings/rst_injection_challenge.pcap":    {"rst_blind_in_window", "suspected_rst_injection"},                                // it replaces rst_midstream
-		"findings/rst_injection_route_change.pcap": {"rst_blind_in_window", "rst_midstream", "ttl_shift"},                             // the TTL points withdrawn, the challenge ACK's 1 is not reported
+		"findings/ack_out_of_range.pcap":           {"ack_out_of_range", "time_wait_late_segment"},                              // the late FIN: as in syn_resend
+		"findings/time_wait_syn_rejected.pcap":     {"isn_generator_hint", "time_wait_assassination", "time_wait_syn_rejected"}, // the client's RST also ends TIME-WAIT; the retry's ISN steps by Linux's clock
+		"findings/ack_unseen_data.pcap":            {"ack_unseen_data", "time_wait_late_segment"},                               // the ACK after the unseen one is not out of range
+		"findings/conn_rejected_icmp.pcap":         {"conn_rejected_icmp"},                                                      // not syn_unanswered: ICMP answered the SYNs
+		"findings/rst_storm.pcap":                  {"rst_out_of_window", "rst_storm", "suspected_rst_injection"},               // the sweep's RSTs are forged: the client kept sending (its FIN is no data after reset: the server rejected every RST)
+		"findings/half_close_slow.pcap":            nil,                                                                         // a 3 s reply to a half-close is below the default 60 s
+		"findings/rst_injection_challenge.pcap":    {"rst_blind_in_window", "suspected_rst_injection"},                          // it replaces rst_midstream
+		"findings/rst_injection_route_change.pcap": {"rst_blind_in_window", "ttl_shift"},                                        // the TTL points withdrawn, the challenge ACK's 1 is not reported; the server kept sending, so not rst_midstream
 		"findings/ipid_incremental.pcap":           {"conn_refused", "handshake_aborted", "ipid_incremental"},
 	}
 	for file, kinds := range want {
@@ -348,6 +348,52 @@ func TestFindingsInjectionFollowUp(t *testing.T) {
 	}
 	if fs := findingsOf(r, "ttl_shift"); len(fs) != 1 || !strings.Contains(fs[0].Explanation, "from 64 to 50") {
 		t.Errorf("ttl_shift = %+v, want the server's change from 64 to 50", fs)
+	}
+}
+
+// TestFindingsRejectedRSTDisowned: in both injection fixtures the client
+// rejects the RST in the server's name with a challenge ACK (RFC 5961 §3.2)
+// and the real server goes on, then acknowledges the client's FIN. The
+// server is not CLOSED, the connection is not reset, and no rst_midstream
+// blames the server; the rejected RST is still reported.
+func TestFindingsRejectedRSTDisowned(t *testing.T) {
+	for _, tt := range []struct {
+		file string
+		want []string // findings that must stay
+	}{
+		{"rst_injection_challenge.pcap", []string{"rst_blind_in_window", "suspected_rst_injection"}},
+		{"rst_injection_route_change.pcap", []string{"rst_blind_in_window"}},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			r := analyze(t, "-r", filepath.Join("../../pcaps/findings", tt.file))
+			if len(r.Connections) != 1 {
+				t.Fatalf("connections = %d, want 1", len(r.Connections))
+			}
+			c := r.Connections[0]
+			if c.FinalState.Client != "FIN-WAIT-2" || c.FinalState.Server != "CLOSE-WAIT" {
+				t.Errorf("final states = %+v, want client FIN-WAIT-2, server CLOSE-WAIT", c.FinalState)
+			}
+			if c.Close != "half_closed" || c.ResetBy != "" {
+				t.Errorf("close = %q, reset by %q; want half_closed, no reset", c.Close, c.ResetBy)
+			}
+			var back bool
+			for _, tr := range c.Timeline.Server {
+				if tr.From == "CLOSED" && tr.To == "ESTABLISHED" && tr.Inferred && strings.Contains(tr.Cause, "RFC 5961 §3.2") {
+					back = true
+				}
+			}
+			if !back {
+				t.Errorf("server timeline %+v has no inferred return from the rejected RST", c.Timeline.Server)
+			}
+			if fs := findingsOf(r, "rst_midstream"); len(fs) != 0 {
+				t.Errorf("rst_midstream = %+v: the server never sent that RST", fs)
+			}
+			for _, k := range tt.want {
+				if len(findingsOf(r, k)) != 1 {
+					t.Errorf("%s not reported once (all: %v)", k, kinds(r))
+				}
+			}
+		})
 	}
 }
 
