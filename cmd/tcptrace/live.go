@@ -274,6 +274,9 @@ func (a *analysis) periodic(now time.Time) {
 	a.nextTick = now.Add(tickEvery)
 	if a.jsonl != nil {
 		a.table.FinishEnded(now, endedQuiet)
+		if a.jbuf != nil {
+			a.serial(a.flushLines) // and leaves the buffer
+		}
 		a.send() // what ended goes out now, not a batch later
 	}
 	if a.tap.pcap != nil && a.tap.pcap.w != nil && a.tap.pcap.err == nil {
@@ -286,6 +289,14 @@ func (a *analysis) periodic(now time.Time) {
 			a.nextSnap = now.Add(a.o.snapshot)
 			a.snapshot(now)
 		}
+	}
+}
+
+// flushLines writes out the buffered -T jsonl lines; it runs on the report
+// side, in order with the lines (pipeline.go).
+func (a *analysis) flushLines() {
+	if err := a.jbuf.Flush(); err != nil && a.werr == nil {
+		a.werr = err
 	}
 }
 
