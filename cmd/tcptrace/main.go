@@ -317,6 +317,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		a.startPipeline()
 	}
 	a.prefetch = !prof.serial
+	a.recycle = !prof.serial
 	a.tap = t
 	a.capture.Filter = expr
 	code := exitOK
@@ -378,8 +379,10 @@ type analysis struct {
 	jstream *report.JSONStream       // -T json of more than streamAfter connections (stream.go)
 	pipe    *pipeline                // the report side's goroutine (pipeline.go)
 	// prefetch: files are read and decoded on a goroutine of their own
-	// (prefetch.go).
-	prefetch bool
+	// (prefetch.go). recycle: finished flows go back to the table for
+	// reuse (done). --serial turns both off, and the pipeline: the plain
+	// run the tests compare the others with.
+	prefetch, recycle bool
 	// doneLast is the latest packet's capture time when the flow being
 	// reported finished.
 	doneLast time.Time
@@ -435,27 +438,34 @@ func (a *analysis) done(f *reassembly.Flow) {
 	// unless the text report's --ladder keeps it.
 	if a.o.format == "html" {
 		a.addHTML(f, &c)
-		a.table.Recycle(f)
+		a.reuse(f)
 		return
 	}
 	if a.jsonl != nil {
 		if err := a.jsonl.Connection(c); err != nil && a.werr == nil {
 			a.werr = err
 		}
-		a.table.Recycle(f)
+		a.reuse(f)
 		return
 	}
 	if a.streamJSON(&c) {
-		a.table.Recycle(f)
+		a.reuse(f)
 		return
 	}
 	if a.o.ladder.wants(f.ID) {
 		a.ladders[f.ID] = f
 	} else {
-		a.table.Recycle(f)
+		a.reuse(f)
 	}
 	if !a.spillText(&c) {
 		a.conns = append(a.conns, c)
+	}
+}
+
+// reuse hands f back to the table for a later flow (reassembly.Table.Recycle).
+func (a *analysis) reuse(f *reassembly.Flow) {
+	if a.recycle {
+		a.table.Recycle(f)
 	}
 }
 

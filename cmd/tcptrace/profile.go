@@ -11,8 +11,9 @@ import (
 
 // profiles holds the hidden flags for performance work (issue 7):
 // --cpuprofile and --memprofile write pprof profiles of a run, and --serial
-// keeps the report side on the read loop's goroutine (pipeline.go), to
-// measure what the second goroutine gains.
+// runs everything on the read loop's goroutine (no prefetch.go, no
+// pipeline.go) and reuses no flow, to measure what they gain and as the
+// plain run the tests compare them with (TestConcurrentSameAsSerial).
 type profiles struct {
 	cpu, mem string
 	serial   bool
@@ -24,7 +25,7 @@ func addProfileFlags(fs *pflag.FlagSet) *profiles {
 	p := &profiles{}
 	fs.StringVar(&p.cpu, "cpuprofile", "", "write a CPU profile of the run to `file`")
 	fs.StringVar(&p.mem, "memprofile", "", "write a heap profile, taken when the report is written, to `file`")
-	fs.BoolVar(&p.serial, "serial", false, "run the report side on the read loop's goroutine")
+	fs.BoolVar(&p.serial, "serial", false, "run everything on one goroutine and reuse no flow")
 	fs.MarkHidden("cpuprofile")
 	fs.MarkHidden("memprofile")
 	fs.MarkHidden("serial")
