@@ -35,18 +35,32 @@ func (e *Engine) hostRollups(services []Rollup, findings []Finding) []Rollup {
 		h.Retransmitted += s.Retransmitted
 		h.RTT.Merge(&s.RTT)
 	}
+	// The findings about each host, gathered in one pass: a sweep of a
+	// large network makes tens of thousands of hosts and findings, and a
+	// pass over the findings per host was quadratic.
+	about := make(map[netip.Addr]uint64)         // host-level findings above info: its ISNs, or a scan of it
+	predictable := make(map[netip.Addr]*Finding) // its ISNs as a server, when predictable
+	for i := range findings {
+		f := &findings[i]
+		if f.Severity > SeverityInfo {
+			host := f.Host.IsValid() && f.Service == (netip.AddrPort{})
+			if host {
+				about[f.Host]++
+			}
+			if f.Scan != nil && (!host || f.Scan.Target != f.Host) {
+				about[f.Scan.Target]++
+			}
+		}
+		if f.Kind == ISNPredictable.String() && f.Role == "server" && f.ISN != nil && predictable[f.Host] == nil {
+			predictable[f.Host] = f
+		}
+	}
 	out := make([]Rollup, 0, len(order))
 	for _, ip := range order {
 		h := byHost[ip]
-		h.ISN = e.isnVerdict(ip, findings)
+		h.ISN = e.isnVerdict(ip, predictable[ip])
 		h.IPIDClass = e.ipid.class(ip)
-		for i := range findings {
-			f := &findings[i]
-			about := f.Host == ip && f.Service == (netip.AddrPort{}) || f.Scan != nil && f.Scan.Target == ip
-			if about && f.Severity > SeverityInfo {
-				h.Findings++ // host-level findings: its ISNs, or a scan of it
-			}
-		}
+		h.Findings += about[ip]
 		out = append(out, *h)
 	}
 	worstFirst(out)
@@ -54,14 +68,12 @@ func (e *Engine) hostRollups(services []Rollup, findings []Finding) []Rollup {
 }
 
 // isnVerdict says what the ISN detector concluded about ip's ISNs as a
-// server: predictable (with severity and subtype), not predictable, or too
-// few samples to say; empty when it sent no SYN-ACK.
-func (e *Engine) isnVerdict(ip netip.Addr, findings []Finding) string {
-	for i := range findings {
-		f := &findings[i]
-		if f.Kind == ISNPredictable.String() && f.Host == ip && f.Role == "server" && f.ISN != nil {
-			return fmt.Sprintf("predictable: %s, %s, about %.0f bits to guess", f.Severity, f.ISN.Subtype, f.ISN.HEst)
-		}
+// server: predictable (with severity and subtype; f is the first such
+// finding, or nil), not predictable, or too few samples to say; empty when
+// it sent no SYN-ACK.
+func (e *Engine) isnVerdict(ip netip.Addr, f *Finding) string {
+	if f != nil {
+		return fmt.Sprintf("predictable: %s, %s, about %.0f bits to guess", f.Severity, f.ISN.Subtype, f.ISN.HEst)
 	}
 	n := e.isn.Samples(ip, fsm.DirServer)
 	switch {
