@@ -468,8 +468,102 @@ PY
 	done_case
 }
 
+# Crafted single-connection cases against a Linux server (scapy in A, A's kernel RSTs
+# dropped; crafted_case above): a SYN+RST to the listener (discarded in LISTEN); a
+# SYN with a new ISN on an established connection (challenge ACK); a RST carrying
+# 20 bytes of text at RCV.NXT (Linux resets); 10 bytes sent after the client's FIN;
+# the client's FIN repeated 1000 further along.
+f_syn_rst() { crafted_case syn_rst 8110 greet synrst; }
+f_syn_on_established() { crafted_case syn_on_established 8112 greet synest; }
+f_rst_with_data() { crafted_case rst_with_data 8113 greet rstdata; }
+f_data_after_fin() { crafted_case data_after_fin 8114 greet dataafterfin; }
+f_fin_seq_changed() { crafted_case fin_seq_changed 8115 greet finseq; }
+
+# Half-open: hping3 sends one SYN to a Linux listener (B's SYN-ACK retries capped at
+# 1); A's kernel RSTs are dropped, so the SYN-ACK and its one retransmission are
+# never answered.
+f_half_open() {
+	ns_up
+	nsx $NA iptables -A OUTPUT -p tcp --tcp-flags RST RST -j DROP
+	nsx $NB sysctl -qw net.ipv4.tcp_synack_retries=1
+	bgpeer $NB listen 8116
+	waitfile /tmp/tfind_ready_8116
+	cap $NB vb half_open tcp
+	nsx $NA hping3 -S -p 8116 -s 40516 -c 1 $SB >/dev/null 2>&1 || true
+	sleep 1.5
+	done_case
+}
+
+# A scapy server in B (B's kernel RSTs dropped) answers the Linux client's first SYN
+# badly and its retransmission properly: synack_wrong_ack answers it with a SYN-ACK
+# acknowledging ISN-999 (the Linux client resets it, RFC 9293 §3.10.7.3), then with
+# a good one (same ISN), and the client sends a line and closes; invalid_rst_to_syn answers it
+# with a RST without ACK (ignored by the client), then with a RST+ACK (refused);
+# syn_seq_jump answers it with a SYN-ACK and 0.2 s later with the SYN-ACK again under
+# another ISN (the Linux client, already established, answers with an ACK), and
+# goes on with the first.
+bad_server_case() {
+	local name=$1 port=$2 mode=$3
+	ns_up
+	nsx $NB iptables -A OUTPUT -p tcp --sport "$port" --tcp-flags RST RST -j DROP
+	bgpeer $NB crafted bad_server "$port" "$mode"
+	waitfile /tmp/tfind_ready_$port
+	sleep 1
+	cap $NB vb "$name" tcp
+	peer $NA connect "$port" 2>/dev/null || true
+	done_case
+}
+f_synack_wrong_ack() { bad_server_case synack_wrong_ack 8117 wrongack; }
+f_invalid_rst_to_syn() { bad_server_case invalid_rst_to_syn 8118 rstnoack; }
+f_syn_seq_jump() { bad_server_case syn_seq_jump 8111 isnjump; }
+
+# Constant ISN: scapy in A sends ten SYNs with ISN 0x12345678 from ten addresses of
+# A (10.99.0.10-19, one each) to a Linux listener; A's kernel resets the SYN-ACKs.
+f_crafted_constant_isn() {
+	ns_up
+	for i in $(seq 10 19); do ip -n $NA addr add 10.99.0.$i/24 dev va; done
+	bgpeer $NB listen 8119
+	waitfile /tmp/tfind_ready_8119
+	cap $NB vb crafted_constant_isn tcp
+	peer $NA crafted constisn 8119
+	done_case
+}
+
+# SYN flood: hping3 sends 250 SYNs from random source addresses, 2 ms apart, to a
+# Linux listener; B has no route back to them, so no SYN-ACK leaves.
+f_syn_flood() {
+	ns_up
+	bgpeer $NB listen 8120
+	waitfile /tmp/tfind_ready_8120
+	cap $NB vb syn_flood tcp
+	nsx $NA hping3 --rand-source -S -p 8120 -c 250 -i u2000 $SB >/dev/null 2>&1 || true
+	done_case
+}
+
+# Delayed close in CLOSE-WAIT: the client sends 50 bytes and shuts down its side
+# (SHUT_WR); the server reads to EOF, stays silent for 3 s and closes without
+# answering (tested with --half-close-idle 2).
+f_close_wait_delayed() {
+	ns_up
+	nsx $NB $PY -c '
+import socket, time
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("10.99.0.2", 8121)); l.listen(1); open("/tmp/tfind_ready_8121", "w").close()
+c, _ = l.accept()
+while c.recv(4096): pass
+time.sleep(3); c.close(); time.sleep(0.5)' & BG+=($!)
+	waitfile /tmp/tfind_ready_8121
+	cap $NB vb close_wait_delayed tcp
+	nsx $NA $PY -c '
+import socket
+c = socket.create_connection(("10.99.0.2", 8121)); c.sendall(b"q" * 50); c.shutdown(socket.SHUT_WR)
+while c.recv(4096): pass
+c.close()'
+	done_case
+}
+
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection zero_window_peer_dead rst_fin syn_urg syn_resend half_close_slow time_wait_late fin_wait2_peer_dead ttl_shift ack_out_of_range time_wait_syn_rejected conn_rejected_icmp rst_storm rst_injection_challenge rst_injection_route_change ipid_incremental)
+[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection zero_window_peer_dead rst_fin syn_urg syn_resend half_close_slow time_wait_late fin_wait2_peer_dead ttl_shift ack_out_of_range time_wait_syn_rejected conn_rejected_icmp rst_storm rst_injection_challenge rst_injection_route_change ipid_incremental syn_rst syn_seq_jump syn_on_established rst_with_data data_after_fin fin_seq_changed half_open synack_wrong_ack invalid_rst_to_syn crafted_constant_isn syn_flood close_wait_delayed)
 for c in "${cases[@]}"; do
 	echo "== $c" >&2
 	"f_$c"

@@ -309,3 +309,127 @@ def zombie(port):
     open(f"/tmp/tfind_ready_{port}", "w").close()
     time.sleep(30)
     sn.stop()
+
+
+def synrst(port):
+    """A segment with both SYN and RST to a Linux listener (a crafted probe);
+    Linux discards it silently in LISTEN."""
+    send(IP(src=CLI, dst=SRV) / TCP(sport=40510, dport=int(port), flags="SR", seq=random.getrandbits(32),
+                                    window=29200), iface="va")
+    time.sleep(0.5)
+
+
+def synest(port):
+    """A SYN with a new ISN on an established connection (a reconnect on a
+    reused port, or an injection): Linux answers with a challenge ACK
+    (RFC 5961 §4.2); then close."""
+    c = Client(int(port), 40512)
+    c.connect()
+    c.wait_data(1)
+    time.sleep(0.2)
+    send(IP(src=CLI, dst=SRV) / TCP(sport=c.sport, dport=c.dport, flags="S", seq=(c.iss + 0x40000000) & M,
+                                    window=c.win, options=[("MSS", 1460)]), iface="va")
+    time.sleep(1.5)
+    c.snd_nxt = (c.snd_nxt + 1) & M
+    c.seg("FA", seq=(c.snd_nxt - 1) & M)
+    time.sleep(1.5)
+    c.sniffer.stop()
+
+
+def rstdata(port):
+    """Reset an established connection with a RST carrying 20 bytes of text
+    at the server's RCV.NXT: Linux acts on the RST."""
+    c = Client(int(port), 40513)
+    c.connect()
+    c.wait_data(1)
+    time.sleep(0.2)
+    c.seg("R", b"connection aborted\r\n", seq=c.snd_nxt)
+    time.sleep(1)
+    c.sniffer.stop()
+
+
+def dataafterfin(port):
+    """Send a FIN, then 10 bytes beyond it (sequence numbers after the FIN);
+    then wait for the server's FIN."""
+    c = Client(int(port), 40514)
+    c.connect()
+    c.wait_data(1)
+    time.sleep(0.2)
+    c.seg("FA")
+    c.snd_nxt = (c.snd_nxt + 1) & M
+    time.sleep(0.3)
+    c.seg("PA", b"x" * 10)
+    time.sleep(2)
+    c.sniffer.stop()
+
+
+def finseq(port):
+    """Send a FIN, then the FIN again 1000 further along the sequence space;
+    then wait for the server's FIN."""
+    c = Client(int(port), 40515)
+    c.connect()
+    c.wait_data(1)
+    time.sleep(0.2)
+    fin = c.snd_nxt
+    c.seg("FA")
+    c.snd_nxt = (c.snd_nxt + 1) & M
+    time.sleep(0.3)
+    c.seg("FA", seq=(fin + 1000) & M)
+    time.sleep(2)
+    c.sniffer.stop()
+
+
+def bad_server(port, mode):
+    """Run in the server's namespace, answering a Linux client's SYNs. mode
+    "wrongack": the first SYN gets a SYN-ACK acknowledging ISN-999 (Linux
+    answers it with a RST), its retransmission a correct one with the same
+    ISN; mode "isnjump": the SYN gets a SYN-ACK, then 0.2 s later the SYN-ACK
+    again with another ISN (the server goes on with the first); mode "rstnoack":
+    the first SYN gets a bare RST without ACK (Linux ignores it), its
+    retransmission a RST+ACK (refused). The server then ACKs the client's data
+    and FIN and closes."""
+    port = int(port)
+    st = {}
+
+    def on(p):
+        t = p[TCP]
+        key = (p[IP].src, t.sport)
+        out = lambda flags, seq, ack: send(IP(src=SRV, dst=p[IP].src) / TCP(sport=port, dport=t.sport, flags=flags, seq=seq, ack=ack, window=29200, options=[("MSS", 1460)] if "S" in flags else []), iface="vb")
+        if t.flags == "S":
+            n = st.get(key, [0, 0, 0])[2] + 1
+            iss = (st[key][0] - 1) & M if key in st else random.getrandbits(32)
+            st[key] = [(iss + 1) & M, (t.seq + 1) & M, n]
+            if mode == "wrongack":
+                out("SA", iss, (t.seq + 1 - (1000 if n == 1 else 0)) & M)
+            elif mode == "isnjump":
+                out("SA", iss, (t.seq + 1) & M)
+                time.sleep(0.2)
+                out("SA", (iss + 0x10000000) & M, (t.seq + 1) & M)
+            elif n == 1:
+                out("R", iss, 0)
+            else:
+                out("RA", 0, (t.seq + 1) & M)
+        elif key in st and (len(t.payload) or t.flags.F):
+            snd, rcv, n = st[key]
+            rcv = (t.seq + len(t.payload) + (1 if t.flags.F else 0)) & M
+            if t.flags.F:
+                out("FA", snd, rcv)
+                snd = (snd + 1) & M
+            else:
+                out("A", snd, rcv)
+            st[key] = [snd, rcv, n]
+
+    open(f"/tmp/tfind_ready_{port}", "w").close()
+    sniff(iface="vb", filter=f"tcp and dst port {port}", prn=on, store=False, timeout=5)
+
+
+def constisn(port):
+    """Ten SYNs with one ISN from ten source addresses (one each), as a
+    crafted-packet tool sends them, to a Linux listener."""
+    port = int(port)
+    for i in range(10):
+        src = f"10.99.0.{10 + i}"
+        send(IP(src=src, dst=SRV) / TCP(sport=41000 + i, dport=port, flags="S", seq=0x12345678, window=1024),
+             iface="va")
+        time.sleep(0.05)
+    time.sleep(0.5)
