@@ -209,7 +209,6 @@ type Engine struct {
 	agg      map[aggKey]*Finding
 	order    []aggKey
 	services map[netip.AddrPort]*service
-	dropped  uint64
 	base     time.Time
 	scans    scans
 	halfOpen map[halfKey]*halfClosed
@@ -255,8 +254,7 @@ func (e *Engine) service(ap netip.AddrPort) *service {
 	s := e.services[ap]
 	if s == nil {
 		if len(e.services) >= e.cfg.MaxServices {
-			e.dropped++
-			return nil
+			return nil // left out: the cap bounds memory (README, Bounded memory)
 		}
 		s = &service{Rollup: Rollup{Service: ap}}
 		e.services[ap] = s
@@ -555,7 +553,8 @@ func (e *Engine) isnSamples(f *reassembly.Flow) {
 }
 
 // Finish closes the open windows and returns every finding, worst first
-// (then by first frame), and the service rollups, worst first.
+// (then by first frame), and the rollups: the services, worst first, then
+// the hosts, worst first.
 func (e *Engine) Finish() ([]Finding, []Rollup) {
 	for _, s := range e.services {
 		for _, i := range windowOrder(s) {

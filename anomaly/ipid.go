@@ -40,9 +40,8 @@ type ipidHost struct {
 
 // ipids collects the IP-ID samples of every host.
 type ipids struct {
-	hosts   map[netip.Addr]*ipidHost
-	dropped uint64 // samples of hosts past maxIPIDHosts
-	buf     []reassembly.IPID
+	hosts map[netip.Addr]*ipidHost
+	buf   []reassembly.IPID
 }
 
 // flow takes the samples of both senders of f: the IPv4 identification of
@@ -72,8 +71,7 @@ func (x *ipids) flow(f *reassembly.Flow) {
 		h := x.hosts[ip]
 		if h == nil {
 			if len(x.hosts) >= maxIPIDHosts {
-				x.dropped += uint64(len(x.buf))
-				continue
+				continue // left out: the cap bounds memory
 			}
 			if x.hosts == nil {
 				x.hosts = make(map[netip.Addr]*ipidHost)

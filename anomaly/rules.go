@@ -144,7 +144,7 @@ func (e *Engine) timeWaitReuse(f *reassembly.Flow) {
 	c := &f.Conn
 	for d := fsm.DirClient; d <= fsm.DirServer; d++ {
 		tl := c.Timeline[d]
-		if len(tl) == 0 || tl[len(tl)-1].Cause != twReuseCause {
+		if len(tl) == 0 || tl[len(tl)-1].Cause != fsm.CauseTimeWaitReuse {
 			continue
 		}
 		t := tl[len(tl)-1]
@@ -165,9 +165,6 @@ func (e *Engine) timeWaitSYNRejected(f *reassembly.Flow) {
 	e.add(f, "time_wait_syn_rejected", SeverityLow, "a new SYN on the 4-tuple was refused by the server's TIME-WAIT (its sequence number not after the old connection's, no newer timestamp) with a bare ACK of the old connection; the client reset it and retried: the reconnect costs a round trip, and the RST ends TIME-WAIT (RFC 1337)",
 		"RFC 9293 §3.6.1 MAY-2, §3.10.7.3; RFC 6191", [3]string{"", "", ""})
 }
-
-// twReuseCause is the cause fsm.Conn.EndForReuse records.
-const twReuseCause = "TIME-WAIT ended: a new SYN reuses the 4-tuple"
 
 // twSince returns how long the endpoint whose timeline ends in a TIME-WAIT
 // reuse had been in TIME-WAIT.

@@ -165,12 +165,11 @@ func (s *scans) keysBefore(t time.Time, all bool) []scanKey {
 // host within a window, few of the connections carrying data. Zeek's
 // scan.zeek (Scan::Port_Scan) uses the same shape: 15 ports in 5 minutes.
 type scans struct {
-	pairs   map[scanKey]*scanPair
-	ones    map[scanKey]scanOne // pairs of one connection so far
-	found   map[scanKey]*Finding
-	order   []scanKey
-	dropped uint64
-	swept   time.Time // when expire last looked
+	pairs map[scanKey]*scanPair
+	ones  map[scanKey]scanOne // pairs of one connection so far
+	found map[scanKey]*Finding
+	order []scanKey
+	swept time.Time // when expire last looked
 }
 
 // probe classifies a finished flow as a scan probe, and reports whether it
@@ -231,8 +230,7 @@ func (s *scans) flow(e *Engine, f *reassembly.Flow, now time.Time) {
 	}
 	if p == nil {
 		if len(s.pairs)+len(s.ones) >= maxScanPairs {
-			s.dropped++
-			return
+			return // left out: the cap bounds memory
 		}
 		if s.pairs == nil {
 			s.pairs = make(map[scanKey]*scanPair)
@@ -334,7 +332,8 @@ func (s *scans) finish(e *Engine) []Finding {
 }
 
 // ScanFinding is the evidence of a port scan: the target, how many distinct
-// ports were probed and answered, and the scan types seen (nmap's names:
+// ports were probed and answered (per scan window, summed over the windows
+// judged a scan), and the scan types seen (nmap's names:
 // syn, connect, fin, null, xmas, ack), most used first.
 type ScanFinding struct {
 	Target   netip.Addr

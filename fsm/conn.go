@@ -858,6 +858,11 @@ func (c *Conn) Reusable(d Dir, seq Seq, ts time.Time, idle time.Duration) bool {
 	return ts.Sub(c.lastTS) > idle
 }
 
+// CauseTimeWaitReuse is the cause of the transition EndForReuse records
+// when a TIME-WAIT endpoint's 4-tuple is reused; the anomaly engine finds
+// time_wait_reuse by it.
+const CauseTimeWaitReuse = "TIME-WAIT ended: a new SYN reuses the 4-tuple"
+
 // EndForReuse closes the books on this incarnation because a new SYN in
 // frame reuses the 4-tuple at ts: an endpoint still in TIME-WAIT leaves it
 // (Linux tcp_timewait_state_process accepts the SYN and kills the
@@ -866,7 +871,7 @@ func (c *Conn) EndForReuse(frame uint64, ts time.Time) {
 	c.Finish(ts)
 	for d := range c.Ep {
 		if c.Ep[d].State == StateTimeWait {
-			c.move(Dir(d), frame, ts, StateClosed, "TIME-WAIT ended: a new SYN reuses the 4-tuple", false)
+			c.move(Dir(d), frame, ts, StateClosed, CauseTimeWaitReuse, false)
 		}
 	}
 }

@@ -1,7 +1,8 @@
 package reassembly
 
-// Merge adds the samples of o to r, for rollups over many connections. r's
-// histogram turns dense (about 1 KiB): rollups are few, connections many.
+// Merge adds the samples of o to r, for rollups over many connections. r
+// stays sparse while the buckets of both fit (as add keeps them): up to
+// 65536 services each hold a rollup, and most see RTTs in a few buckets.
 func (r *RTT) Merge(o *RTT) {
 	if o.Samples == 0 {
 		return
@@ -13,23 +14,17 @@ func (r *RTT) Merge(o *RTT) {
 	r.Samples += o.Samples
 	r.sum += o.sum
 	r.sumSq += o.sumSq
-	if r.hist == nil {
-		r.hist = new(rttHist)
-		if r.sparse != nil {
-			for _, x := range r.sparse.bins[:r.sparse.n] {
-				r.hist[x.bucket] += x.count
-			}
-			r.sparse = nil
-		}
-	}
 	if o.hist != nil {
+		if r.hist == nil {
+			r.densify()
+		}
 		for i, c := range o.hist {
 			r.hist[i] += c
 		}
 	}
-	if o.sparse != nil {
-		for _, x := range o.sparse.bins[:o.sparse.n] {
-			r.hist[x.bucket] += x.count
+	if sp := o.sparse; sp != nil {
+		for _, x := range sp.bins[:sp.n] {
+			r.addBin(int(x.bucket), x.count)
 		}
 	}
 }

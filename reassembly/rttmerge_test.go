@@ -22,6 +22,9 @@ func TestRTTMerge(t *testing.T) {
 	if r.Samples != 20 || r.Min != time.Millisecond || r.Max != 100*time.Millisecond {
 		t.Fatalf("Merge: samples %d, min %v, max %v; want 20, 1ms, 100ms", r.Samples, r.Min, r.Max)
 	}
+	if r.hist != nil {
+		t.Error("two connections' RTTs in two buckets made the rollup's histogram dense (1 KiB)")
+	}
 	if q := r.Quantile(0.25); q < 900*time.Microsecond || q > 1100*time.Microsecond {
 		t.Errorf("Quantile(0.25) = %v, want about 1ms", q)
 	}

@@ -179,8 +179,8 @@ const (
 // analyze runs the sequence-space analysis of one segment sent by d: the
 // Wireshark verdicts, Ostermann-style statistics and capture quality. It is
 // the only hook in Observe (besides inheritSeq on reuse) and allocates only
-// when the unacked list grows past its capacity or the first RTT sample of a
-// direction arrives.
+// when the unacked list grows past its capacity, the first RTT sample of a
+// direction arrives, or the watch first notes something (Notes).
 func (f *Flow) analyze(ts time.Time, d fsm.Dir, s *fsm.Segment, m *Meta) {
 	if !f.seq.started {
 		f.seq.started = true

@@ -649,9 +649,14 @@ func (r *RTT) add(d time.Duration) {
 	x := d.Seconds()
 	r.sum += x
 	r.sumSq += x * x
-	b := rttBucket(d)
+	r.addBin(rttBucket(d), 1)
+}
+
+// addBin counts n samples in bucket b: in the sparse bins while they hold
+// at most rttSparseMax buckets, in the dense histogram past that.
+func (r *RTT) addBin(b int, n uint32) {
 	if r.hist != nil {
-		r.hist[b]++
+		r.hist[b] += n
 		return
 	}
 	if r.sparse == nil {
@@ -666,21 +671,28 @@ func (r *RTT) add(d time.Duration) {
 		i--
 	}
 	if i > 0 && int(bins[i-1].bucket) == b {
-		bins[i-1].count++
+		bins[i-1].count += n
 		return
 	}
 	if sp.n == rttSparseMax {
-		r.hist = new(rttHist)
-		for _, x := range bins {
-			r.hist[x.bucket] = x.count
-		}
-		r.sparse = nil
-		r.hist[b]++
+		r.densify()
+		r.hist[b] += n
 		return
 	}
 	copy(sp.bins[i+1:sp.n+1], bins[i:])
-	sp.bins[i] = rttBin{uint16(b), 1}
+	sp.bins[i] = rttBin{uint16(b), n}
 	sp.n++
+}
+
+// densify moves the sparse bins into a dense histogram.
+func (r *RTT) densify() {
+	r.hist = new(rttHist)
+	if sp := r.sparse; sp != nil {
+		for _, x := range sp.bins[:sp.n] {
+			r.hist[x.bucket] += x.count
+		}
+		r.sparse = nil
+	}
 }
 
 // Avg returns the mean sample.

@@ -66,8 +66,8 @@ type Config struct {
 }
 
 // DefaultMaxFlows is the default Config.MaxFlows. A held flow costs about
-// 3.5 KiB of heap (twice that in resident memory, with the garbage
-// collector's headroom), so 8192 of them take some 60 MiB; with the findings
+// 4.1 KiB of heap (BenchmarkOpenFlowBytes; twice that in resident memory,
+// with the garbage collector's headroom), so 8192 of them take some 65 MiB; with the findings
 // engine's own bounded state, a flood of millions of random tuples stays
 // under 300 MiB (bench/synflood.sh). The least recently active flows go
 // first, so idle ones are finished before busy ones.
@@ -304,7 +304,7 @@ func (t *Table) Len() int { return len(t.flows) }
 
 // Observe accounts one segment from src to dst captured at ts, and returns
 // its flow and the direction it travelled. It allocates only when a flow is
-// created.
+// created without a recycled one to reuse, and as analyze says.
 func (t *Table) Observe(ts time.Time, src, dst netip.AddrPort, seg fsm.Segment, m Meta) (*Flow, fsm.Dir) {
 	if ts.After(t.now) {
 		t.now = ts

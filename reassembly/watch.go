@@ -41,7 +41,8 @@ func (s *Span) Duration() time.Duration { return s.To.Sub(s.From) }
 
 // Notes are what the watch saw one sender do that the anomaly engine turns
 // into findings. A Half holds them only once something was seen (Half.Notes
-// is nil otherwise), so clean connections pay one pointer.
+// is nil otherwise), so clean connections pay one pointer; any RST, SYN
+// payload, zero window or keep-alive allocates them (736 bytes).
 type Notes struct {
 	// SYNData counts SYNs that carried payload; TFO is set when such a SYN
 	// carried a TCP Fast Open option (RFC 7413), which makes it legitimate.

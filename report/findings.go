@@ -31,6 +31,23 @@ type Finding struct {
 	Scan        *ScanDetails `json:"scan,omitempty"`
 }
 
+// Where says what f is about, for people: the service, the scanner and its
+// target, the source and the service, or the host (with its role). The text
+// report and the HTML page print it.
+func (f *Finding) Where() string {
+	switch {
+	case f.Scan != nil:
+		return f.Host + " -> " + f.Scan.Target
+	case f.Host != "" && f.Service != "":
+		return f.Host + " -> " + f.Service
+	case f.Host != "" && f.Role != "":
+		return f.Host + " as " + f.Role
+	case f.Host != "":
+		return f.Host
+	}
+	return f.Service
+}
+
 // ScanDetails is the evidence of a port_scan finding: the host scanned, the
 // scan types seen (nmap's names, most used first), the distinct ports
 // probed and those that answered with SYN-ACK, and the connection attempts,
@@ -203,18 +220,7 @@ func writeFindings(w io.Writer, r *Report) {
 	}
 	fmt.Fprintf(w, "\nfindings (worst first)\n")
 	for _, f := range r.Findings {
-		where := f.Service
-		switch {
-		case f.Scan != nil:
-			where = f.Host + " -> " + f.Scan.Target
-		case f.Host != "" && f.Service != "":
-			where = f.Host + " -> " + f.Service
-		case f.Host != "" && f.Role != "":
-			where = f.Host + " as " + f.Role
-		case f.Host != "":
-			where = f.Host
-		}
-		fmt.Fprintf(w, "    %-8s %-22s %s", f.Severity, f.Kind, where)
+		fmt.Fprintf(w, "    %-8s %-22s %s", f.Severity, f.Kind, f.Where())
 		if f.Count > 1 {
 			fmt.Fprintf(w, "  x%d", f.Count)
 		}

@@ -73,13 +73,20 @@ func (r htmlRows) MarshalJSON() ([]byte, error) {
 // htmlData is the document's JSON, without its connections (which are
 // streamed after it, one at a time).
 type htmlData struct {
-	Tool          string    `json:"tool"`
-	Capture       Capture   `json:"capture"`
-	Rollups       []Rollup  `json:"rollups"`
-	Findings      []Finding `json:"findings"`
-	States        []string  `json:"states"`
-	Verdicts      []string  `json:"verdicts"`
-	LadderPackets int       `json:"ladder_packets"`
+	Tool          string        `json:"tool"`
+	Capture       Capture       `json:"capture"`
+	Rollups       []Rollup      `json:"rollups"`
+	Findings      []htmlFinding `json:"findings"`
+	States        []string      `json:"states"`
+	Verdicts      []string      `json:"verdicts"`
+	LadderPackets int           `json:"ladder_packets"`
+}
+
+// htmlFinding is a finding with the text saying what it is about
+// (Finding.Where), so that the page prints what the text report prints.
+type htmlFinding struct {
+	Finding
+	Where string `json:"where"`
 }
 
 // appendRow appends one JSON array of integers.
@@ -221,15 +228,15 @@ func (h *HTMLPage) Write(w io.Writer, r *Report) error {
 	fmt.Fprintf(bw, "<style>\n%s\n%s\n</style>\n</head>\n<body>\n", svgStyle, htmlCSS)
 	fmt.Fprintf(bw, "<noscript>This report draws with JavaScript; the same data is in tcptrace -T json.</noscript>\n")
 	fmt.Fprintf(bw, "<main id=\"app\"></main>\n<script type=\"application/json\" id=\"tcptrace-data\">")
-	head := htmlData{Tool: r.Tool, Capture: r.Capture, Rollups: r.Rollups, Findings: r.Findings, Verdicts: reassembly.VerdictNames(), LadderPackets: h.ladderPackets}
+	head := htmlData{Tool: r.Tool, Capture: r.Capture, Rollups: r.Rollups, Findings: make([]htmlFinding, len(r.Findings)), Verdicts: reassembly.VerdictNames(), LadderPackets: h.ladderPackets}
+	for i := range r.Findings {
+		head.Findings[i] = htmlFinding{r.Findings[i], r.Findings[i].Where()}
+	}
 	for s := fsm.StateUnknown; s <= fsm.StateTimeWait; s++ {
 		head.States = append(head.States, s.String())
 	}
 	if head.Rollups == nil {
 		head.Rollups = []Rollup{}
-	}
-	if head.Findings == nil {
-		head.Findings = []Finding{}
 	}
 	// encoding/json escapes <, > and & inside strings, so nothing in the
 	// data can close the script element.

@@ -362,21 +362,32 @@
     (cap.errors || []).forEach(function (w) { o.push('<p class="warn">error: ' + esc(w) + '</p>'); });
     return o.join('');
   }
+  // Services first, then the per-host rows (r.host), as in the text report.
   function rollups() {
+    var svc = D.rollups.filter(function (r) { return !r.host; }), hosts = D.rollups.filter(function (r) { return r.host; });
     var o = ['<section id="rollups"><h2>Services (worst first)</h2>'];
-    if (!D.rollups.length) { return o.join('') + '<p class="muted">No services.</p></section>'; }
-    o.push('<table><tr><th>service</th><th class="num">connections</th><th class="num">handshake success</th><th class="num">resets</th><th class="num">refused</th><th class="num">unanswered</th><th class="num">half-close leaks</th><th class="num">findings</th></tr>');
-    D.rollups.slice(0, 200).forEach(function (r) {
+    if (!svc.length) { return o.join('') + '<p class="muted">No services.</p></section>'; }
+    o.push('<table><tr><th>service</th><th class="num">connections</th><th class="num">handshake success</th><th class="num">resets</th><th class="num">refused</th><th class="num">unanswered</th><th class="num">half-close leaks</th><th class="num">retransmitted</th><th class="num">RTT p50/p95/p99 ms</th><th class="num">findings</th></tr>');
+    svc.slice(0, 200).forEach(function (r) {
+      var rtt = r.rtt_samples ? [r.rtt_p50_us, r.rtt_p95_us, r.rtt_p99_us].map(function (x) { return (x / 1000).toFixed(2); }).join('/') : '';
       o.push('<tr><td>' + esc(r.service) + '</td><td class="num">' + r.connections + '</td><td class="num">' + (100 * r.handshake_success).toFixed(0) + ' %</td><td class="num">' + r.resets +
-        '</td><td class="num">' + r.refused + '</td><td class="num">' + r.unanswered + '</td><td class="num">' + r.half_close_leaks + '</td><td class="num">' + r.findings + '</td></tr>');
+        '</td><td class="num">' + r.refused + '</td><td class="num">' + r.unanswered + '</td><td class="num">' + r.half_close_leaks + '</td><td class="num">' + (100 * r.retransmission_rate).toFixed(1) + ' %</td><td class="num">' + rtt + '</td><td class="num">' + r.findings + '</td></tr>');
     });
     o.push('</table>');
-    if (D.rollups.length > 200) { o.push('<p class="muted">' + (D.rollups.length - 200) + ' more services in -T json.</p>'); }
+    if (svc.length > 200) { o.push('<p class="muted">' + (svc.length - 200) + ' more services in -T json.</p>'); }
+    if (hosts.length) {
+      o.push('<h2>Hosts (worst first)</h2><table><tr><th>host</th><th class="num">services</th><th class="num">connections</th><th class="num">handshake success</th><th class="num">resets</th><th class="num">half-close leaks</th><th class="num">findings</th><th>IP-ID class</th><th>ISN verdict</th></tr>');
+      hosts.slice(0, 200).forEach(function (r) {
+        o.push('<tr><td>' + esc(r.host) + '</td><td class="num">' + r.services + '</td><td class="num">' + r.connections + '</td><td class="num">' + (100 * r.handshake_success).toFixed(0) + ' %</td><td class="num">' + r.resets +
+          '</td><td class="num">' + r.half_close_leaks + '</td><td class="num">' + r.findings + '</td><td>' + esc(r.ipid_class || '') + '</td><td>' + esc(r.isn_verdict || '') + '</td></tr>');
+      });
+      o.push('</table>');
+      if (hosts.length > 200) { o.push('<p class="muted">' + (hosts.length - 200) + ' more hosts in -T json.</p>'); }
+    }
     return o.join('') + '</section>';
   }
   function findingItem(f) {
-    var where = f.host ? f.host + ' as ' + f.role : (f.service || '');
-    var o = '<li>' + sevBadge(f.severity) + ' <b>' + esc(f.kind) + '</b> ' + esc(where);
+    var o = '<li>' + sevBadge(f.severity) + ' <b>' + esc(f.kind) + '</b> ' + esc(f.where);
     if (f.count > 1) { o += ' ×' + f.count; }
     if (f.connection) { o += ' — <a href="#conn-' + f.connection + '">connection #' + f.connection + '</a>, frames ' + f.first_frame + '–' + f.last_frame; }
     o += '<br><span class="expl">' + esc(f.explanation) + ' [' + esc(f.rfc) + ']';

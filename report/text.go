@@ -35,9 +35,17 @@ func WriteTextHead(w io.Writer, r *Report, n int) error {
 // WriteTextConnection writes c as WriteText writes each connection: a blank
 // line, then its block.
 func WriteTextConnection(w io.Writer, c *Connection) error {
-	bw := bufio.NewWriter(w)
+	bw, ok := w.(*bufio.Writer)
+	if !ok {
+		bw = bufio.NewWriter(w)
+	}
+	// A buffered writer (the text spill's) is written to directly: a
+	// buffer per connection was an allocation per connection.
 	writeTextConnection(bw, c)
-	return bw.Flush()
+	if !ok {
+		return bw.Flush()
+	}
+	return nil
 }
 
 func writeTextHead(bw *bufio.Writer, r *Report, n int) {

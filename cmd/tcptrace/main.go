@@ -182,7 +182,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.Var((*seconds)(&o.msl), "msl", "maximum segment lifetime; TIME-WAIT lasts 2*msl (30s gives Linux's 60 s, 120s gives RFC 9293's 240 s)")
 	o.idle = def.IdleTimeout
 	fs.Var((*seconds)(&o.idle), "idle-timeout", "finish a connection idle this long in capture time")
-	fs.IntVar(&o.maxFlows, "max-flows", def.MaxFlows, "connections held at once before the least recently active is finished, counted in capture.flows (0: no limit; each costs about 4 KiB)")
+	fs.IntVar(&o.maxFlows, "max-flows", def.MaxFlows, "connections held at once before the least recently active is finished, counted in capture.flows (0: no limit; each costs about 4.1 KiB of heap)")
 	fs.VarP(&o.ladder, "ladder", "", "draw ladder diagrams in the text report: for every connection, or for the listed `ids` (--ladder=3,7)")
 	fs.Lookup("ladder").NoOptDefVal = "all"
 	fs.IntVar(&o.ladderPkts, "ladder-packets", 200, "packets per connection kept for --ladder, -T html and --svg (the first and the last half)")
@@ -374,18 +374,15 @@ type analysis struct {
 	conns   []report.Connection
 	spill   *textSpill // the text report's connections past spillAfter (textspill.go)
 	ladders map[uint64]*reassembly.Flow
-	traces  map[uint64]*report.Trace // --svg (pictures.go)
-	html    *report.HTMLPage         // -T html (pictures.go)
-	jstream *report.JSONStream       // -T json of more than streamAfter connections (stream.go)
-	pipe    *pipeline                // the report side's goroutine (pipeline.go)
+	svg     *report.Trace      // the flow --svg names (pictures.go)
+	html    *report.HTMLPage   // -T html (pictures.go)
+	jstream *report.JSONStream // -T json of more than streamAfter connections (stream.go)
+	pipe    *pipeline          // the report side's goroutine (pipeline.go)
 	// prefetch: files are read and decoded on a goroutine of their own
 	// (prefetch.go). recycle: finished flows go back to the table for
 	// reuse (done). --serial turns both off, and the pipeline: the plain
 	// run the tests compare the others with.
 	prefetch, recycle bool
-	// doneLast is the latest packet's capture time when the flow being
-	// reported finished.
-	doneLast time.Time
 
 	capture report.Capture
 	frames  uint64
@@ -423,9 +420,10 @@ func newAnalysis(o *options, out io.Writer) *analysis {
 	return a
 }
 
-// done receives every flow as it leaves the table.
-func (a *analysis) done(f *reassembly.Flow) {
-	a.engine.Flow(f, a.doneLast)
+// done receives every flow as it leaves the table; last is the latest
+// packet's capture time then.
+func (a *analysis) done(f *reassembly.Flow, last time.Time) {
+	a.engine.Flow(f, last)
 	a.keepTrace(f)
 	if a.pkts != nil {
 		// -T packets writes frames, not connections; the read loop

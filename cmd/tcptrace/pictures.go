@@ -15,10 +15,7 @@ func (a *analysis) keepTrace(f *reassembly.Flow) {
 	if a.o.svgID != f.ID {
 		return
 	}
-	if a.traces == nil {
-		a.traces = make(map[uint64]*report.Trace)
-	}
-	a.traces[f.ID] = report.NewTrace(f)
+	a.svg = report.NewTrace(f)
 }
 
 // addHTML adds a finished connection to the -T html page, which encodes
@@ -27,8 +24,8 @@ func (a *analysis) addHTML(f *reassembly.Flow, c *report.Connection) {
 	if a.html == nil {
 		a.html = report.NewHTMLPage(a.o.ladderPkts)
 	}
-	t := a.traces[f.ID]
-	if t == nil {
+	t := a.svg
+	if t == nil || a.o.svgID != f.ID {
 		t = report.NewTrace(f)
 	}
 	if err := a.html.Add(c, t); err != nil && a.werr == nil {
@@ -55,7 +52,7 @@ func (a *analysis) writeSVG() error {
 	if id == 0 {
 		return nil
 	}
-	t := a.traces[id]
+	t := a.svg
 	if t == nil {
 		return fmt.Errorf("--svg %d: the capture has no connection #%d", id, id)
 	}

@@ -73,8 +73,7 @@ func (a *analysis) run(it *pipeItem) {
 		it.fn()
 		return
 	}
-	a.doneLast = it.last
-	a.done(it.f)
+	a.done(it.f, it.last)
 }
 
 // handoff is the flow table's done callback.

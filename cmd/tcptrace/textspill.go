@@ -27,19 +27,24 @@ type textSpill struct {
 
 // spillText takes c for the text report once more than spillAfter
 // connections have finished, and reports whether it did; the caller keeps c
-// otherwise. A failure to write the temporary file is the report's write
-// error.
+// otherwise. A failure to make or write the temporary file is the report's
+// write error; the run then fails, and later connections are dropped rather
+// than held.
 func (a *analysis) spillText(c *report.Connection) bool {
 	if a.o.format != "text" || (a.spill == nil && len(a.conns) < spillAfter) {
 		return false
 	}
 	if a.spill == nil {
+		if a.werr != nil {
+			// The temporary file could not be made (or the report not
+			// written): the run fails anyway; keep memory bounded by
+			// dropping the connection rather than holding it.
+			return true
+		}
 		f, err := os.CreateTemp("", "tcptrace-report-*")
 		if err != nil {
-			if a.werr == nil {
-				a.werr = err
-			}
-			return false
+			a.werr = err
+			return true
 		}
 		os.Remove(f.Name()) // nothing is left behind, whatever happens
 		a.spill = &textSpill{f: f, w: bufio.NewWriterSize(f, 256<<10)}
