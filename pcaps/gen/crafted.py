@@ -385,9 +385,9 @@ def bad_server(port, mode):
     answers it with a RST), its retransmission a correct one with the same
     ISN; mode "isnjump": the SYN gets a SYN-ACK, then 0.2 s later the SYN-ACK
     again with another ISN (the server goes on with the first); mode "rstnoack":
-    the first SYN gets a bare RST without ACK (Linux ignores it), its
-    retransmission a RST+ACK (refused). The server then ACKs the client's data
-    and FIN and closes."""
+    the first SYN gets no answer, its retransmission a bare RST without ACK
+    (Linux ignores it) and at once a RST+ACK (refused). The server then ACKs
+    the client's data and FIN and closes."""
     port = int(port)
     st = {}
 
@@ -405,9 +405,8 @@ def bad_server(port, mode):
                 out("SA", iss, (t.seq + 1) & M)
                 time.sleep(0.2)
                 out("SA", (iss + 0x10000000) & M, (t.seq + 1) & M)
-            elif n == 1:
+            elif n > 1:
                 out("R", iss, 0)
-            else:
                 out("RA", 0, (t.seq + 1) & M)
         elif key in st and (len(t.payload) or t.flags.F):
             snd, rcv, n = st[key]
