@@ -384,7 +384,8 @@ def bad_server(port, mode):
     "wrongack": the first SYN gets a SYN-ACK acknowledging ISN-999 (Linux
     answers it with a RST), its retransmission a correct one with the same
     ISN; mode "isnjump": the SYN gets a SYN-ACK, then 0.2 s later the SYN-ACK
-    again with another ISN (the server goes on with the first); mode "rstnoack":
+    again with another ISN (the server goes on with the first); mode
+    "wrongonly": as wrongack, but later SYNs get no answer; mode "rstnoack":
     the first SYN gets no answer, its retransmission a bare RST without ACK
     (Linux ignores it) and at once a RST+ACK (refused). The server then ACKs
     the client's data and FIN and closes."""
@@ -401,6 +402,9 @@ def bad_server(port, mode):
             st[key] = [(iss + 1) & M, (t.seq + 1) & M, n]
             if mode == "wrongack":
                 out("SA", iss, (t.seq + 1 - (1000 if n == 1 else 0)) & M)
+            elif mode == "wrongonly":
+                if n == 1:
+                    out("SA", iss, (t.seq + 1 - 1000) & M)
             elif mode == "isnjump":
                 out("SA", iss, (t.seq + 1) & M)
                 time.sleep(0.2)
