@@ -535,13 +535,27 @@ func (c *Conn) resolveHeld(d Dir, frame uint64, ts time.Time, s *Segment) {
 	}
 }
 
+// synAckAcceptable reports whether a SYN-ACK's ack is acceptable to e, the
+// sender of the SYN (RFC 9293 §3.10.7.3: ISS < SEG.ACK =< SND.NXT). SND.NXT
+// is past the SYN's data when the SYN carried some (TCP Fast Open, RFC
+// 7413, which the SYN-ACK may acknowledge).
+func synAckAcceptable(e *Endpoint, ack Seq) bool {
+	nxt := e.ISS.Add(1)
+	if e.Sent && nxt.LessThan(e.SndNxt) {
+		nxt = e.SndNxt
+	}
+	return e.ISS.LessThan(ack) && !nxt.LessThan(ack)
+}
+
 // applyHeld applies the oldest held receipt of d.
 func (c *Conn) applyHeld(d Dir) {
 	e := &c.Ep[d]
 	h := e.held[0]
 	c.dropHeld(d)
 	seg := h.segment()
-	c.receive(d, h.frame, h.time(), &seg)
+	// The receipt's own violation (a SYN-ACK acknowledging the wrong
+	// thing, say) is counted now: the Step that held it reported none.
+	c.note(c.receive(d, h.frame, h.time(), &seg))
 }
 
 func (c *Conn) dropHeld(d Dir) {
@@ -597,7 +611,7 @@ func (c *Conn) receive(r Dir, frame uint64, ts time.Time, s *Segment) Violation 
 			e.ISS, e.SynSent = s.Ack-1, true
 			fallthrough
 		case StateSynSent, StateSynReceived:
-			if e.SynSent && s.Ack != e.ISS.Add(1) {
+			if e.SynSent && !synAckAcceptable(e, s.Ack) {
 				// §3.10.7.3: "If SND.UNA < SEG.ACK =< SND.NXT, then the ACK
 				// is acceptable"; otherwise the SYN-ACK is answered by RST.
 				return ViolationSYNACKWrongAck

@@ -186,7 +186,7 @@ func TestConnScenarios(t *testing.T) {
 		}, 2 * time.Second,
 			"CLOSED SYN-SENT ESTABLISHED",
 			"LISTEN SYN-RECEIVED",
-			fsm.HandshakePartial, fsm.CloseOpen},
+			fsm.HandshakePartial, fsm.CloseHalfOpen}, // the server's SYN-ACK never acknowledged
 		{"half_close_with_data", cat(handshake, []seg{
 			{C, fin, 111, 301, 0, 40},
 			{S, ack, 301, 112, 0, 41},

@@ -114,11 +114,15 @@ func (c *Conn) Close() Close {
 	if cl.FinSent || sv.FinSent {
 		return CloseHalfClosed
 	}
-	if !c.Midstream && !cl.State.Synchronized() && !sv.State.Synchronized() {
+	if !c.Midstream && !sv.State.Synchronized() {
+		// The server's SYN-ACK was never acknowledged. The client may
+		// still count as ESTABLISHED: the observer moves it there on
+		// receiving the SYN-ACK (RFC 9293 §3.10.7.3), whether or not its
+		// ACK was ever sent.
 		if sv.SynSent && sv.Sent {
 			return CloseHalfOpen
 		}
-		if cl.SynSent && !sv.Sent {
+		if cl.SynSent && !sv.Sent && !cl.State.Synchronized() {
 			return CloseUnanswered
 		}
 	}
