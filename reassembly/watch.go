@@ -555,9 +555,11 @@ func injAfter(h *Half, w *watchDir, s *fsm.Segment, m *Meta) {
 	}
 	j := &n.inj
 	changed := false
-	if !w.afterRST && (s.Len > 0 || s.Flags&(fsm.FlagSYN|fsm.FlagFIN) != 0) {
+	if !w.afterRST && (s.Len > 0 || s.Flags&fsm.FlagFIN != 0 || s.Flags&(fsm.FlagSYN|fsm.FlagACK) == fsm.FlagSYN|fsm.FlagACK) {
 		// Its stack kept sending after "its" RST: someone else sent it
-		// (RFC 9293 §3.10.5: the stack that aborts deletes the TCB).
+		// (RFC 9293 §3.10.5: the stack that aborts deletes the TCB). A
+		// bare SYN is not that: a client that reset an unacceptable
+		// SYN-ACK sends its SYN again (§3.10.7.3).
 		w.afterRST, j.kept, changed = true, true, true
 	}
 	// The TTL points stand only if the sender's next segments come back
