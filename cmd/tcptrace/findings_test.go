@@ -452,3 +452,40 @@ func TestFindingsIPIDIncremental(t *testing.T) {
 		}
 	}
 }
+
+// TestFindingsFlagsAndPending asserts the kinds the other tables leave to
+// the scan and leak fixtures: nmap's crafted-flag probes (-O's T2/T3/T7,
+// -sF/-sN/-sX), the half-close still in its grace period when the capture
+// ends, and data after a forged RST.
+func TestFindingsFlagsAndPending(t *testing.T) {
+	for _, tt := range []struct {
+		file, kind, sev, service string
+		min                      int // findings of that kind (one per service)
+	}{
+		{"nmap_os.pcap", "syn_fin", "high", "10.99.0.2:22", 1},
+		{"nmap_os.pcap", "null_flags", "high", "10.99.0.2:22", 1},
+		{"nmap_os.pcap", "xmas_flags", "high", "10.99.0.2:9", 1},
+		{"scan_flags.pcap", "fin_without_ack", "medium", "10.99.0.2:22", 30},
+		{"scan_flags.pcap", "null_flags", "high", "10.99.0.2:22", 30},
+		{"scan_flags.pcap", "xmas_flags", "high", "10.99.0.2:22", 30},
+		{"close_wait_leak.pcap", "half_close_pending", "info", "10.99.0.2:8081", 1},
+		{"rst_injection.pcap", "data_after_reset", "medium", "10.99.0.2:8093", 1},
+	} {
+		t.Run(tt.file+"/"+tt.kind, func(t *testing.T) {
+			fs := findingsOf(analyze(t, "-r", filepath.Join("../../pcaps/findings", tt.file)), tt.kind)
+			if len(fs) < tt.min {
+				t.Fatalf("%d %s findings, want %d at least", len(fs), tt.kind, tt.min)
+			}
+			found := false
+			for _, f := range fs {
+				if f.Severity != tt.sev {
+					t.Errorf("%s on %s: severity %s, want %s", tt.kind, f.Service, f.Severity, tt.sev)
+				}
+				found = found || f.Service == tt.service
+			}
+			if !found {
+				t.Errorf("no %s finding on %s", tt.kind, tt.service)
+			}
+		})
+	}
+}
