@@ -473,6 +473,17 @@ func (c *Conn) deliver(r Dir, frame uint64, ts time.Time, s *Segment) Violation 
 		c.flushHeld(r)
 		return c.receive(r, frame, ts, s)
 	}
+	if s.Flags&(FlagSYN|FlagFIN) == FlagSYN && e.nheld == 0 && e.State.Synchronized() {
+		// A SYN reaching a synchronized endpoint crosses nothing: it is
+		// answered with a challenge ACK (RFC 5961 §4, RFC 9293 §3.10.7.4)
+		// that acknowledges none of it, so, held until acknowledged, it
+		// would hold back every later receipt (the peer's FIN applied
+		// before it, a close taken for simultaneous).
+		if !c.interesting(r, s) {
+			return ViolationNone
+		}
+		return c.receive(r, frame, ts, s)
+	}
 	if s.Flags&(FlagSYN|FlagFIN) != 0 || e.nheld > 0 {
 		if !c.interesting(r, s) {
 			return ViolationNone

@@ -49,8 +49,8 @@ func TestFindingsOnFixtures(t *testing.T) {
 		"findings/rst_injection_route_change.pcap": {"rst_blind_in_window", "ttl_shift"},                                                     // the TTL points withdrawn, the challenge ACK's 1 is not reported; the server kept sending, so not rst_midstream
 		"findings/ipid_incremental.pcap":           {"conn_refused", "handshake_aborted", "ipid_incremental"},
 		"findings/syn_rst.pcap":                    {"syn_rst"},
-		"findings/syn_on_established.pcap":         {"simultaneous_close", "syn_on_established"}, // simultaneous_close is wrong (the server's FIN acknowledges the client's): the held SYN, never acknowledged, keeps the client's FIN queued behind it; reported, not fixed here
-		"findings/rst_with_data.pcap":              {"rst_midstream", "rst_with_data"},           // Linux acted on the RST
+		"findings/syn_on_established.pcap":         {"syn_on_established"},             // not simultaneous_close: the server's FIN acknowledges the client's
+		"findings/rst_with_data.pcap":              {"rst_midstream", "rst_with_data"}, // Linux acted on the RST
 		"findings/data_after_fin.pcap":             {"data_after_fin"},
 		"findings/fin_seq_changed.pcap":            {"fin_seq_changed"},
 		"findings/syn_seq_jump.pcap":               {"syn_seq_jump"},

@@ -381,11 +381,10 @@ def finseq(port):
 
 def bad_server(port, mode):
     """Run in the server's namespace, answering a Linux client's SYNs. mode
-    "wrongack": the first SYN gets a SYN-ACK acknowledging ISN-999 (Linux
-    answers it with a RST), its retransmission a correct one with the same
-    ISN; mode "isnjump": the SYN gets a SYN-ACK, then 0.2 s later the SYN-ACK
-    again with another ISN (the server goes on with the first); mode
-    "wrongonly": as wrongack, but later SYNs get no answer; mode "rstnoack":
+    "isnjump": the SYN gets a SYN-ACK, then 0.2 s later the SYN-ACK again
+    with another ISN (the server goes on with the first); mode "wrongonly":
+    the first SYN gets a SYN-ACK acknowledging ISN-999 (Linux answers it with
+    a RST), later SYNs get no answer; mode "rstnoack":
     the first SYN gets no answer, its retransmission a bare RST without ACK
     (Linux ignores it) and at once a RST+ACK (refused). The server then ACKs
     the client's data and FIN and closes."""
@@ -400,9 +399,7 @@ def bad_server(port, mode):
             n = st.get(key, [0, 0, 0])[2] + 1
             iss = (st[key][0] - 1) & M if key in st else random.getrandbits(32)
             st[key] = [(iss + 1) & M, (t.seq + 1) & M, n]
-            if mode == "wrongack":
-                out("SA", iss, (t.seq + 1 - (1000 if n == 1 else 0)) & M)
-            elif mode == "wrongonly":
+            if mode == "wrongonly":
                 if n == 1:
                     out("SA", iss, (t.seq + 1 - 1000) & M)
             elif mode == "isnjump":
