@@ -420,10 +420,11 @@ func newAnalysis(o *options, out io.Writer) *analysis {
 	return a
 }
 
-// done receives every flow as it leaves the table; last is the latest
-// packet's capture time then.
-func (a *analysis) done(f *reassembly.Flow, last time.Time) {
-	a.engine.Flow(f, last)
+// record builds, encodes and writes the record of the finished flow f, and
+// hands f back to the table unless a report keeps it. It runs after the
+// findings engine has read f (pipeline.go), on the engine's goroutine or,
+// with a pipeline, on a goroutine of its own.
+func (a *analysis) record(f *reassembly.Flow) {
 	a.keepTrace(f)
 	if a.pkts != nil {
 		// -T packets writes frames, not connections; the read loop
