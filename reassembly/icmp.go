@@ -50,7 +50,8 @@ func (t *Table) ICMPError(ts time.Time, frame uint64, src, dst netip.AddrPort, s
 	if !r.Rejects() {
 		return nil
 	}
-	f := t.flows[MakeKey(src, dst).pack()]
+	k := MakeKey(src, dst)
+	f := t.ix.find(k, t.ix.hash(k), t.lru)
 	if f == nil || src != f.Client {
 		return nil
 	}

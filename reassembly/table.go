@@ -21,27 +21,6 @@ func MakeKey(src, dst netip.AddrPort) Key {
 	return Key{src, dst}
 }
 
-// mapKey is a Key packed for the flow map: pointer-free (netip.Addr holds
-// a pointer, which the map's hash and equality would chase and the GC
-// scan) and 38 bytes rather than 64.
-type mapKey struct {
-	a, b   [16]byte
-	pa, pb uint16
-	v4     uint8 // bit 0: A is IPv4, bit 1: B is (an IPv4 address and its IPv4-mapped IPv6 form differ)
-}
-
-func (k Key) pack() mapKey {
-	a, b := k.A.Addr(), k.B.Addr()
-	var v4 uint8
-	if a.Is4() {
-		v4 |= 1
-	}
-	if b.Is4() {
-		v4 |= 2
-	}
-	return mapKey{a.As16(), b.As16(), k.A.Port(), k.B.Port(), v4}
-}
-
 func less(a, b netip.AddrPort) bool {
 	if c := a.Addr().Compare(b.Addr()); c != 0 {
 		return c < 0
@@ -135,6 +114,9 @@ type Flow struct {
 	// the fields every packet reads so that touching the list costs no
 	// extra cache miss.
 	slot int32
+	// hash is the key's hash in the table's index (index.go), kept for
+	// removal; it fills what would be padding after slot.
+	hash uint32
 	// RoleReason says how the roles were chosen when RolesGuessed.
 	RoleReason string
 
@@ -196,9 +178,10 @@ type Stats struct {
 
 // Table is the flow table. Not safe for concurrent use.
 type Table struct {
-	cfg   Config
-	flows map[mapKey]*Flow
-	done  func(*Flow)
+	cfg Config
+	// ix finds a held flow by key (index.go).
+	ix   flowIndex
+	done func(*Flow)
 	// lru is a doubly linked list of the flows by capture time of their
 	// last packet, head the least recently active, linked by index in one
 	// dense slice: moving a flow to the tail on each of its packets then
@@ -219,7 +202,7 @@ type Table struct {
 // NewTable returns an empty table. done is called with every flow when it
 // leaves the table (reuse, eviction, Flush), in that order of events.
 func NewTable(cfg Config, done func(*Flow)) *Table {
-	return &Table{cfg: cfg, flows: make(map[mapKey]*Flow), done: done, head: -1, tail: -1, spare: make(chan *Flow, spareFlows)}
+	return &Table{cfg: cfg, ix: newFlowIndex(), done: done, head: -1, tail: -1, spare: make(chan *Flow, spareFlows)}
 }
 
 // spareFlows is how many recycled flows the table keeps for reuse: enough
@@ -300,7 +283,7 @@ func (t *Table) after(f *Flow) *Flow {
 func (t *Table) Stats() Stats { return t.stats }
 
 // Len returns the number of flows held.
-func (t *Table) Len() int { return len(t.flows) }
+func (t *Table) Len() int { return t.ix.n }
 
 // Observe accounts one segment from src to dst captured at ts, and returns
 // its flow and the direction it travelled. It allocates only when a flow is
@@ -310,7 +293,8 @@ func (t *Table) Observe(ts time.Time, src, dst netip.AddrPort, seg fsm.Segment, 
 		t.now = ts
 	}
 	k := MakeKey(src, dst)
-	f := t.flows[k.pack()]
+	h := t.ix.hash(k)
+	f := t.ix.find(k, h, t.lru)
 	bareSYN := seg.Flags&(fsm.FlagSYN|fsm.FlagACK|fsm.FlagRST|fsm.FlagFIN) == fsm.FlagSYN
 	if f != nil && bareSYN {
 		d := f.Dir(src)
@@ -320,7 +304,7 @@ func (t *Table) Observe(ts time.Time, src, dst netip.AddrPort, seg fsm.Segment, 
 			// The new incarnation takes what it needs of the old one
 			// before the old one is handed over: the done callback may
 			// recycle it at once.
-			f = t.start(k, src, dst, seg, m, ts)
+			f = t.start(k, h, src, dst, seg, m, ts)
 			f.Incarnation = old.Incarnation + 1
 			f.inheritSeq(old) // seq.go: Wireshark's own reuse rule decides for the verdicts
 			t.remove(old, EndReused)
@@ -329,7 +313,7 @@ func (t *Table) Observe(ts time.Time, src, dst netip.AddrPort, seg fsm.Segment, 
 		}
 	}
 	if f == nil {
-		f = t.create(k, src, dst, seg, m, ts)
+		f = t.create(k, h, src, dst, seg, m, ts)
 	} else {
 		t.touch(f)
 	}
@@ -361,21 +345,22 @@ func (t *Table) Observe(ts time.Time, src, dst netip.AddrPort, seg fsm.Segment, 
 }
 
 // create adds a flow for a first segment from src to dst, choosing the roles.
-func (t *Table) create(k Key, src, dst netip.AddrPort, seg fsm.Segment, m Meta, ts time.Time) *Flow {
-	if t.cfg.MaxFlows > 0 && len(t.flows) >= t.cfg.MaxFlows && t.head >= 0 {
+func (t *Table) create(k Key, h uint32, src, dst netip.AddrPort, seg fsm.Segment, m Meta, ts time.Time) *Flow {
+	if t.cfg.MaxFlows > 0 && t.ix.n >= t.cfg.MaxFlows && t.head >= 0 {
 		t.stats.EvictedLimit++
 		t.evict(t.first(), EndLimit)
 	}
-	f := t.start(k, src, dst, seg, m, ts)
+	f := t.start(k, h, src, dst, seg, m, ts)
 	t.insert(f)
 	return f
 }
 
 // start makes the flow of a first segment from src to dst, choosing the
-// roles, without adding it to the table.
-func (t *Table) start(k Key, src, dst netip.AddrPort, seg fsm.Segment, m Meta, ts time.Time) *Flow {
+// roles, without adding it to the table. h is the key's hash.
+func (t *Table) start(k Key, h uint32, src, dst netip.AddrPort, seg fsm.Segment, m Meta, ts time.Time) *Flow {
 	t.stats.Flows++
 	f := t.newFlow()
+	f.hash = h
 	f.ID, f.Key, f.Incarnation, f.FirstFrame, f.First, f.IPv6, f.Tunneled = t.stats.Flows, k, 1, m.Frame, ts, m.IPv6, m.Tunneled
 	f.Conn.Reset(t.cfg.FSM)
 	switch {
@@ -395,9 +380,9 @@ func (t *Table) start(k Key, src, dst netip.AddrPort, seg fsm.Segment, m Meta, t
 
 // insert adds a flow made by start to the table.
 func (t *Table) insert(f *Flow) {
-	t.flows[f.Key.pack()] = f
 	t.append(f)
-	if n := len(t.flows); n > t.stats.MaxConcurrent {
+	t.ix.insert(f.hash, f.slot)
+	if n := t.ix.n; n > t.stats.MaxConcurrent {
 		t.stats.MaxConcurrent = n
 	}
 }
@@ -439,7 +424,7 @@ func (t *Table) evict(f *Flow, why EndReason) {
 // remove takes f out of the table and hands it to the done callback.
 func (t *Table) remove(f *Flow, why EndReason) {
 	f.End = why
-	delete(t.flows, f.Key.pack())
+	t.ix.delete(f.hash, f.slot)
 	t.unlink(f)
 	f.orderSteps()
 	if t.done != nil {
