@@ -28,21 +28,27 @@ type connEncoder struct {
 	indent bool
 	prefix string
 	depth  int
-	first  bool     // nothing written yet in the innermost object or array
-	nl     []byte   // a newline, nlFor and the spaces of 16 levels
-	nlFor  string   // the prefix in nl
-	keys   []string // a map's keys, sorted as encoding/json sorts them
+	first  bool         // nothing written yet in the innermost object or array
+	nl     []byte       // a newline, nlFor and the spaces of 16 levels
+	nlFor  string       // the prefix in nl
+	keys   []string     // a map's keys, sorted as encoding/json sorts them
+	named  []namedCount // a counter map's members, for appendFlow
+}
+
+// begin starts a value appended to dst.
+func (e *connEncoder) begin(dst []byte, indent bool, prefix string) {
+	e.b, e.indent, e.prefix, e.depth = dst, indent, prefix, 0
+	if indent && (e.nl == nil || prefix != e.nlFor) {
+		e.nl = append(append(append(e.nl[:0], '\n'), prefix...), spaces...)
+		e.nlFor = prefix
+	}
 }
 
 // appendConnection appends c to dst as json.Marshal encodes it, indented
 // with prefix if indent is set. With typed, the object starts with
 // "type":"connection", as typedConnection (JSON Lines) is encoded.
 func (e *connEncoder) appendConnection(dst []byte, c *Connection, typed, indent bool, prefix string) []byte {
-	e.b, e.indent, e.prefix, e.depth = dst, indent, prefix, 0
-	if indent && (e.nl == nil || prefix != e.nlFor) {
-		e.nl = append(append(append(e.nl[:0], '\n'), prefix...), spaces...)
-		e.nlFor = prefix
-	}
+	e.begin(dst, indent, prefix)
 	e.open('{')
 	if typed {
 		e.str("type", "connection")

@@ -30,6 +30,15 @@ type typedConnection struct {
 // compact and indented with three prefixes, with encoding/json's.
 func checkEncoding(t *testing.T, name string, e *connEncoder, c *Connection) {
 	t.Helper()
+	checkEncoder(t, name, c, func(dst []byte, typed, indent bool, prefix string) []byte {
+		return e.appendConnection(dst, c, typed, indent, prefix)
+	})
+}
+
+// checkEncoder compares enc's output, plain and typed, compact and
+// indented with three prefixes, with encoding/json's for c.
+func checkEncoder(t *testing.T, name string, c *Connection, enc func(dst []byte, typed, indent bool, prefix string) []byte) {
+	t.Helper()
 	plain, err := json.Marshal(c)
 	if err != nil {
 		t.Fatal(err)
@@ -42,13 +51,13 @@ func checkEncoding(t *testing.T, name string, e *connEncoder, c *Connection) {
 		typed bool
 		want  []byte
 	}{{false, plain}, {true, typed}} {
-		if got := e.appendConnection(nil, c, tc.typed, false, ""); !bytes.Equal(got, tc.want) {
+		if got := enc(nil, tc.typed, false, ""); !bytes.Equal(got, tc.want) {
 			t.Fatalf("%s: typed=%v compact:\n got %s\nwant %s\n%s", name, tc.typed, got, tc.want, firstDiff(got, tc.want))
 		}
 		for _, prefix := range []string{"", "  ", "    ", "\t# "} {
 			want := appendIndent(nil, tc.want, prefix)
 			// Appended after other bytes, as the encoder is used.
-			got := e.appendConnection([]byte("x"), c, tc.typed, true, prefix)
+			got := enc([]byte("x"), tc.typed, true, prefix)
 			if !bytes.Equal(got[1:], want) {
 				t.Fatalf("%s: typed=%v indented with %q:\n got %s\nwant %s\n%s", name, tc.typed, prefix, got[1:], want, firstDiff(got[1:], want))
 			}
@@ -66,10 +75,12 @@ func firstDiff(got, want []byte) string {
 }
 
 // captureConnections runs every capture in pcaps/ through the flow table,
-// as tcptrace reads it, and returns the records of all their connections.
-func captureConnections(t *testing.T) []Connection {
+// as tcptrace reads it, and returns the records of all their connections
+// and the finished flows they were built from (never recycled, so intact).
+func captureConnections(t *testing.T) ([]Connection, []*reassembly.Flow) {
 	t.Helper()
 	var conns []Connection
+	var flows []*reassembly.Flow
 	var files int
 	err := filepath.WalkDir("../pcaps", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -86,7 +97,10 @@ func captureConnections(t *testing.T) []Connection {
 				t.Logf("%s: %v", path, err) // a deliberately broken capture
 				return nil
 			}
-			tb := reassembly.NewTable(reassembly.DefaultConfig(), func(f *reassembly.Flow) { conns = append(conns, NewConnection(f)) })
+			tb := reassembly.NewTable(reassembly.DefaultConfig(), func(f *reassembly.Flow) {
+				conns = append(conns, NewConnection(f))
+				flows = append(flows, f)
+			})
 			var p capture.Packet
 			var last time.Time
 			for src.Next(&p) {
@@ -110,19 +124,23 @@ func captureConnections(t *testing.T) []Connection {
 	if files < 10 || len(conns) < 50 {
 		t.Fatalf("read %d connections from %d captures in pcaps/: too few to test with", len(conns), files)
 	}
-	return conns
+	return conns, flows
 }
 
-// TestEncodeConnectionCaptures checks connEncoder against encoding/json on
-// every connection of every capture in pcaps/, and JSONStream and
-// JSONLines against what they wrote with encoding/json.
+// TestEncodeConnectionCaptures checks connEncoder, from the Connection and
+// straight from the flow (appendFlow), against encoding/json on every
+// connection of every capture in pcaps/, and JSONStream and JSONLines,
+// Connection and Flow, against what they wrote with encoding/json.
 func TestEncodeConnectionCaptures(t *testing.T) {
-	conns := captureConnections(t)
+	conns, flows := captureConnections(t)
 	var e connEncoder
 	var maps, rtts, notes int
 	for i := range conns {
 		c := &conns[i]
 		checkEncoding(t, c.Start+" "+c.Client.IP, &e, c)
+		checkEncoder(t, "flow "+c.Start+" "+c.Client.IP, c, func(dst []byte, typed, indent bool, prefix string) []byte {
+			return e.appendFlow(dst, flows[i], typed, indent, prefix)
+		})
 		if len(c.Violations) > 0 || len(c.Stats.Client.Analysis) > 0 {
 			maps++
 		}
@@ -138,14 +156,22 @@ func TestEncodeConnectionCaptures(t *testing.T) {
 		t.Error("the captures no longer exercise maps, RTTs or notes")
 	}
 
-	var stream, lines, wantStream, wantLines bytes.Buffer
+	var stream, lines, fstream, flines, wantStream, wantLines bytes.Buffer
 	s := NewJSONStream(&stream, SchemaVersion, "test")
 	j := NewJSONLines(&lines)
+	fs := NewJSONStream(&fstream, SchemaVersion, "test")
+	fj := NewJSONLines(&flines)
 	for i := range conns {
 		if err := s.Connection(&conns[i]); err != nil {
 			t.Fatal(err)
 		}
 		if err := j.Connection(conns[i]); err != nil {
+			t.Fatal(err)
+		}
+		if err := fs.Flow(flows[i]); err != nil {
+			t.Fatal(err)
+		}
+		if err := fj.Flow(flows[i]); err != nil {
 			t.Fatal(err)
 		}
 		if i > 0 {
@@ -157,13 +183,19 @@ func TestEncodeConnectionCaptures(t *testing.T) {
 		json.NewEncoder(&wantLines).Encode(typedConnection{Type: "connection", Connection: conns[i]})
 	}
 	s.Close(Capture{}, nil, nil)
-	_, got, _ := strings.Cut(stream.String(), `"connections": [`)
-	got, _, _ = strings.Cut(got, "\n  ],\n  \"rollups\"")
-	if got != wantStream.String() {
-		t.Errorf("JSONStream connections differ from encoding/json's:\n%s", firstDiff([]byte(got), wantStream.Bytes()))
-	}
-	if !bytes.Equal(lines.Bytes(), wantLines.Bytes()) {
-		t.Errorf("JSONLines connections differ from encoding/json's:\n%s", firstDiff(lines.Bytes(), wantLines.Bytes()))
+	fs.Close(Capture{}, nil, nil)
+	for _, tc := range []struct {
+		name          string
+		stream, lines *bytes.Buffer
+	}{{"Connection", &stream, &lines}, {"Flow", &fstream, &flines}} {
+		_, got, _ := strings.Cut(tc.stream.String(), `"connections": [`)
+		got, _, _ = strings.Cut(got, "\n  ],\n  \"rollups\"")
+		if got != wantStream.String() {
+			t.Errorf("JSONStream.%s: connections differ from encoding/json's:\n%s", tc.name, firstDiff([]byte(got), wantStream.Bytes()))
+		}
+		if !bytes.Equal(tc.lines.Bytes(), wantLines.Bytes()) {
+			t.Errorf("JSONLines.%s: connections differ from encoding/json's:\n%s", tc.name, firstDiff(tc.lines.Bytes(), wantLines.Bytes()))
+		}
 	}
 }
 
@@ -344,14 +376,26 @@ func TestTime(t *testing.T) {
 }
 
 // TestEncodeConnectionAllocs checks that writing a connection with a warmed
-// JSONStream or JSONLines allocates nothing (issue 7).
+// JSONStream or JSONLines allocates nothing (issue 7), and writing a
+// flow's record at most once: the Zeek history string, which
+// reassembly.ZeekConn.Verdict builds.
 func TestEncodeConnectionAllocs(t *testing.T) {
-	conns := captureConnections(t)
+	conns, flows := captureConnections(t)
 	s := NewJSONStream(io.Discard, SchemaVersion, "test")
 	j := NewJSONLines(io.Discard)
 	for i := range conns { // warm the buffers up to the largest record
 		s.Connection(&conns[i])
 		j.Connection(conns[i])
+		s.Flow(flows[i])
+		j.Flow(flows[i])
+	}
+	for _, f := range flows {
+		if n := testing.AllocsPerRun(10, func() { s.Flow(f) }); n > 1 {
+			t.Fatalf("JSONStream.Flow: %v allocations, want at most 1", n)
+		}
+		if n := testing.AllocsPerRun(10, func() { j.Flow(f) }); n > 1 {
+			t.Fatalf("JSONLines.Flow: %v allocations, want at most 1", n)
+		}
 	}
 	for i := range conns {
 		c := &conns[i]

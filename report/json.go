@@ -356,6 +356,15 @@ func (j *JSONLines) Connection(c Connection) error {
 	return err
 }
 
+// Flow writes the connection line of the finished flow f: the bytes
+// Connection writes for NewConnection(f), encoded straight from f
+// (encodeflow.go). f is only read.
+func (j *JSONLines) Flow(f *reassembly.Flow) error {
+	j.buf = append(j.conn.appendFlow(j.buf[:0], f, true, false, ""), '\n')
+	_, err := j.w.Write(j.buf)
+	return err
+}
+
 // Capture writes the closing capture line.
 func (j *JSONLines) Capture(c Capture) error {
 	return j.enc.Encode(typedCapture{Type: "capture", SchemaVersion: SchemaVersion, Capture: c})
@@ -518,10 +527,10 @@ func quality(f *reassembly.Flow) Quality {
 		Server:    dirQuality(&f.Half[fsm.DirServer]),
 	}
 	if q.OneSided {
-		q.Notes = append(q.Notes, "one-sided capture: RTT, initial window, ACK-based verdicts (duplicate_ack, ack_lost_segment, spurious and fast retransmission) and capture-loss accounting need both directions")
+		q.Notes = append(q.Notes, noteOneSided)
 	}
 	if q.Midstream {
-		q.Notes = append(q.Notes, "started mid-stream: relative sequence numbers count from the first segment seen, windows are unscaled, no handshake RTT")
+		q.Notes = append(q.Notes, noteMidstream)
 	}
 	for _, d := range []fsm.Dir{fsm.DirClient, fsm.DirServer} {
 		dq := &q.Client
@@ -529,14 +538,22 @@ func quality(f *reassembly.Flow) Quality {
 			dq = &q.Server
 		}
 		if dq.CaptureLossBytes > 0 {
-			q.Notes = append(q.Notes, d.String()+": data acknowledged but not captured (capture loss, not network loss): lost_segment and ack_lost_segment verdicts there describe the capture point")
+			q.Notes = append(q.Notes, d.String()+noteCaptureLoss)
 		}
 		if dq.SuperSegments > 0 {
-			q.Notes = append(q.Notes, d.String()+": segments larger than the peer's MSS (TSO/GSO/GRO at the capture point): segment sizes and window_full describe the capture point, not the wire")
+			q.Notes = append(q.Notes, d.String()+noteSuperSegments)
 		}
 	}
 	return q
 }
+
+// The capture-quality notes; the last two follow a direction's name.
+const (
+	noteOneSided      = "one-sided capture: RTT, initial window, ACK-based verdicts (duplicate_ack, ack_lost_segment, spurious and fast retransmission) and capture-loss accounting need both directions"
+	noteMidstream     = "started mid-stream: relative sequence numbers count from the first segment seen, windows are unscaled, no handshake RTT"
+	noteCaptureLoss   = ": data acknowledged but not captured (capture loss, not network loss): lost_segment and ack_lost_segment verdicts there describe the capture point"
+	noteSuperSegments = ": segments larger than the peer's MSS (TSO/GSO/GRO at the capture point): segment sizes and window_full describe the capture point, not the wire"
+)
 
 // PacketLines writes -T packets: one JSON object per TCP frame, in frame
 // order. It formats by hand into a reused buffer, so a line costs no

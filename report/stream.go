@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+
+	"github.com/tcptrace/tcptrace/reassembly"
 )
 
 // JSONStream writes the JSON report (the Report document) one connection at
@@ -49,6 +51,25 @@ func (s *JSONStream) Connection(c *Connection) error {
 	// CPU that encoding took on a 2M-packet capture (issue 7).
 	s.out = s.conn.appendConnection(s.out[:0], c, false, true, "    ")
 	// bufio.Writer's errors are sticky: the last write returns any.
+	if _, err := s.w.Write(s.out); err != nil {
+		s.err = err
+	}
+	s.n++
+	return s.err
+}
+
+// Flow writes the record of the finished flow f as the next element of
+// connections: the bytes Connection writes for NewConnection(f), encoded
+// straight from f (encodeflow.go). f is only read.
+func (s *JSONStream) Flow(f *reassembly.Flow) error {
+	if s.err != nil {
+		return s.err
+	}
+	if s.n > 0 {
+		s.w.WriteByte(',')
+	}
+	s.w.WriteString("\n    ")
+	s.out = s.conn.appendFlow(s.out[:0], f, false, true, "    ")
 	if _, err := s.w.Write(s.out); err != nil {
 		s.err = err
 	}

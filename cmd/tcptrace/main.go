@@ -431,26 +431,29 @@ func (a *analysis) record(f *reassembly.Flow) {
 		// still holds the flows it writes, so none is recycled.
 		return
 	}
-	c := report.NewConnection(f)
 	// Every report below copies what it needs of f (the engine, the
 	// record, the picture traces), so f goes back to the table for reuse
 	// unless the text report's --ladder keeps it.
 	if a.o.format == "html" {
+		c := report.NewConnection(f)
 		a.addHTML(f, &c)
 		a.reuse(f)
 		return
 	}
+	// -T jsonl and a streamed -T json encode the record straight from f,
+	// without building a report.Connection (report/encodeflow.go).
 	if a.jsonl != nil {
-		if err := a.jsonl.Connection(c); err != nil && a.werr == nil {
+		if err := a.jsonl.Flow(f); err != nil && a.werr == nil {
 			a.werr = err
 		}
 		a.reuse(f)
 		return
 	}
-	if a.streamJSON(&c) {
+	if a.streamJSON(f) {
 		a.reuse(f)
 		return
 	}
+	c := report.NewConnection(f)
 	if a.o.ladder.wants(f.ID) {
 		a.ladders[f.ID] = f
 	} else {

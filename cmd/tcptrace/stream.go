@@ -3,6 +3,7 @@ package main
 import (
 	"sort"
 
+	"github.com/tcptrace/tcptrace/reassembly"
 	"github.com/tcptrace/tcptrace/report"
 )
 
@@ -15,12 +16,12 @@ import (
 // other report: idle, evicted, reused or at the end of the capture.
 const streamAfter = 1024
 
-// streamJSON takes c for the streamed -T json document once more than
-// streamAfter connections have finished, starting the document (its head,
-// then the connections held, in id order) the first time, and reports
-// whether it did; the caller keeps c otherwise. It runs on the report side
-// (pipeline.go), in order with the flows.
-func (a *analysis) streamJSON(c *report.Connection) bool {
+// streamJSON writes the record of the finished flow f to the streamed -T
+// json document once streamAfter connections have finished, starting the
+// document (its head, then the connections held, in id order) the first
+// time, and reports whether it did; the caller keeps f's record otherwise.
+// It runs on the report side (pipeline.go), in order with the flows.
+func (a *analysis) streamJSON(f *reassembly.Flow) bool {
 	if a.o.format != "json" || (a.jstream == nil && len(a.conns) < streamAfter) {
 		return false
 	}
@@ -32,7 +33,9 @@ func (a *analysis) streamJSON(c *report.Connection) bool {
 		}
 		a.conns = nil
 	}
-	a.streamConnection(c)
+	if err := a.jstream.Flow(f); err != nil && a.werr == nil {
+		a.werr = err
+	}
 	return true
 }
 
