@@ -423,7 +423,7 @@ func (e *Engine) finWait2Timeout(f *reassembly.Flow) {
 	}
 	b := c.FirstFin.Other()
 	if !c.Ep[b].FinSent {
-		if !c.Ep[b].LastData.After(c.Ep[c.FirstFin].FinTime) {
+		if !c.Ep[b].LastData().After(c.Ep[c.FirstFin].FinTime) {
 			return
 		}
 		// Data, not a FIN, drew the RST: the first closer's application

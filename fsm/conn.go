@@ -18,9 +18,38 @@ func DefaultConfig() Config { return Config{MSL: 30 * time.Second} }
 type Transition struct {
 	Frame    uint64    // frame that caused it (1-based); for inferred timers, the last frame seen before
 	Time     time.Time // capture time of the cause (for timers: when the timer fired)
+	Cause    string    // constant, human-readable reason
 	From, To State
-	Cause    string // constant, human-readable reason
-	Inferred bool   // true when deduced rather than directly shown by a captured segment
+	Inferred bool // true when deduced rather than directly shown by a captured segment
+	// The one-byte fields go last: 56 bytes, where From and To between
+	// Time and Cause made it 64 with padding. An endpoint makes three to
+	// six transitions, all kept until its flow is reported.
+}
+
+// nanotime is a capture time in 8 bytes rather than time.Time's 24, for the
+// times a Conn keeps per flow: Unix nanoseconds with the sign bit flipped,
+// so that the zero value stands for the zero time.Time ("none seen") and
+// every other capture time round-trips exactly, the Unix epoch included
+// (time.Unix(0, n).UTC() is how capture builds them too). Only times
+// outside 1678-2262, which UnixNano cannot represent and a pcap cannot
+// hold, do not. Arithmetic is done on the time.Time it decodes to, off the
+// per-packet path, so that results match time.Time's exactly.
+type nanotime uint64
+
+const nanoBias = 1 << 63
+
+func nanoOf(t time.Time) nanotime {
+	if t.IsZero() {
+		return 0
+	}
+	return nanotime(uint64(t.UnixNano()) ^ nanoBias)
+}
+
+func (n nanotime) time() time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(uint64(n)^nanoBias)).UTC()
 }
 
 // receipt is a captured segment not yet applied to its receiver (see
@@ -28,7 +57,7 @@ type Transition struct {
 // stay small in every flow.
 type receipt struct {
 	frame uint64
-	ns    int64 // capture time, Unix nanoseconds
+	ns    nanotime // capture time
 	seq   Seq
 	ack   Seq
 	len   uint32
@@ -36,14 +65,14 @@ type receipt struct {
 }
 
 func makeReceipt(frame uint64, ts time.Time, s *Segment) receipt {
-	return receipt{frame: frame, ns: ts.UnixNano(), seq: s.Seq, ack: s.Ack, len: s.Len, flags: s.Flags}
+	return receipt{frame: frame, ns: nanoOf(ts), seq: s.Seq, ack: s.Ack, len: s.Len, flags: s.Flags}
 }
 
 func (r *receipt) segment() Segment {
 	return Segment{Seq: r.seq, Ack: r.ack, Len: r.len, Flags: r.flags}
 }
 
-func (r *receipt) time() time.Time { return time.Unix(0, r.ns).UTC() }
+func (r *receipt) time() time.Time { return r.ns.time() }
 
 // maxHeld bounds the receipts held per endpoint, so a one-sided capture
 // cannot grow memory.
@@ -52,62 +81,91 @@ const maxHeld = 4
 // Endpoint is what an observer knows of one side of a connection. Sequence
 // fields use RFC 9293 names (§3.3.1) as seen on the wire: what this endpoint
 // sent (ISS, SndNxt) and what it acknowledged (RcvNxt).
+//
+// Fields are ordered by size, so that nothing is padding, and by use: the
+// one-byte states and flags, the counters and the sequence numbers, which
+// every Step reads, come first and share a cache line; the times and the
+// held receipts, which a Step touches only for data, SYN or FIN, follow.
 type Endpoint struct {
 	State   State
 	Initial State // the state before the first transition: CLOSED for an opener, LISTEN for a listener
 
-	ISS    Seq // initial send sequence number; valid iff SynSent
-	SndNxt Seq // highest SEG.SEQ+SEG.LEN sent; valid iff Sent
-	RcvNxt Seq // highest acknowledgment sent; valid iff AckSent
-	FinSeq Seq // sequence number occupied by its FIN; valid iff FinSent
-	Window uint16
+	Sent    bool
+	SynSent bool
+	AckSent bool
+	FinSent bool
+	RstSent bool
+	Passive bool // reached SYN-RECEIVED from LISTEN (RFC 9293 §3.10.7.4: a reset returns it to LISTEN)
 
-	Sent     bool
-	SynSent  bool
-	AckSent  bool
-	FinSent  bool
-	RstSent  bool
-	Passive  bool // reached SYN-RECEIVED from LISTEN (RFC 9293 §3.10.7.4: a reset returns it to LISTEN)
-	SynCount uint16
-	FinCount uint16
-
-	// Options announced in its SYN or SYN-ACK (RFC 9293 §3.7.1, RFC 7323, RFC 2018).
+	// Options announced in its SYN or SYN-ACK (RFC 9293 §3.7.1, RFC 7323,
+	// RFC 2018); MSS is with the counters below.
 	HasMSS    bool
-	MSS       uint16
 	HasWScale bool
 	WScale    uint8
 	SACKPerm  bool
 	HasTS     bool
 
-	// LastData is the capture time of the last segment carrying payload
-	// it sent (zero if none): how long a side has been silent.
-	LastData time.Time
+	nheld  uint8 // receipts in held; at most maxHeld
+	bits   epBits
+	preRst State // its state before the run of RSTs that bitRSTRejected is about
+
+	Window   uint16
+	MSS      uint16
+	SynCount uint16
+	FinCount uint16
+
+	ISS    Seq // initial send sequence number; valid iff SynSent
+	SndNxt Seq // highest SEG.SEQ+SEG.LEN sent; valid iff Sent
+	RcvNxt Seq // highest acknowledgment sent; valid iff AckSent
+	FinSeq Seq // sequence number occupied by its FIN; valid iff FinSent
+
+	// lastData is the capture time of the last segment carrying payload it
+	// sent (zero if none); see LastData.
+	lastData nanotime
 	// FinTime is when its first FIN was seen; valid iff FinSent.
 	FinTime time.Time
-
-	lastSyn   time.Time
-	synGap    time.Duration // gap between the last two SYN transmissions
-	twSince   time.Time     // when TIME-WAIT was entered
-	twFrame   uint64
-	held      [maxHeld]receipt
-	nheld     uint8
-	ackedFin  bool // this endpoint has acknowledged the peer's FIN
-	ackFinPig bool // ... and did so first in the segment carrying its own FIN
-	// rstRejected: the peer rejected the last RST sent in this endpoint's
-	// name (RFC 5961 §3.2), and nothing since showed the endpoint reset;
-	// preRst is its state before that run of RSTs (see Conn.disown).
-	rstRejected bool
-	preRst      State
+	lastSyn nanotime      // when its last SYN was sent; zero if none
+	synGap  time.Duration // gap between the last two SYN transmissions
+	// When it entered TIME-WAIT, and in which frame, are not kept here:
+	// they are the last transition of its timeline (see expireTimeWait).
+	held [maxHeld]receipt
 }
+
+// epBits are an Endpoint's private flags, one byte for three bools so that
+// the Endpoint's leading fields take no padding.
+type epBits uint8
+
+const (
+	// bitAckedFin: this endpoint has acknowledged the peer's FIN.
+	bitAckedFin epBits = 1 << iota
+	// bitAckFinPig: ... and did so first in the segment carrying its own
+	// FIN (the three-way close of RFC 9293 §3.6).
+	bitAckFinPig
+	// bitRSTRejected: the peer rejected the last RST sent in this
+	// endpoint's name (RFC 5961 §3.2), and nothing since showed the
+	// endpoint reset; preRst is its state before that run of RSTs (see
+	// Conn.disown).
+	bitRSTRejected
+)
+
+// LastData returns the capture time of the last segment carrying payload
+// that e sent, or the zero time if it sent none: how long a side has been
+// silent.
+func (e *Endpoint) LastData() time.Time { return e.lastData.time() }
 
 // Conn is one incarnation of a TCP connection as seen by a passive observer:
 // both endpoints' states and timelines. It does no I/O and reads no clock:
 // time arrives with each segment. Not safe for concurrent use.
+//
+// What every Step reads or writes comes first (the last frame and time,
+// the one-byte flags, the transition count, then each endpoint's leading
+// fields), so that a segment on an established connection touches about
+// three cache lines; the timelines, the RST record and the violation
+// counters, touched only when something happens, come last.
 type Conn struct {
-	Ep       [2]Endpoint
-	Timeline [2][]Transition
+	lastFrame uint64
+	lastTS    nanotime // valid iff started
 
-	cfg       Config
 	started   bool
 	Midstream bool // no SYN opened the connection in the capture
 	SimOpen   bool // both sides sent a bare SYN (RFC 9293 §3.5, Figure 7)
@@ -121,21 +179,31 @@ type Conn struct {
 	RstState     State // the RST sender's state when it sent it
 	RstDisowned  bool  // a rejected RST was followed by its supposed sender's segments: not its own, and not the RST above (disown)
 	rstFirstRej  bool  // the first RST (RstFrame) was rejected by its receiver
-	RstFrame     uint64
 	rstAfterFins bool
 
 	// HalfCloseData is set when a side sent data after receiving the
 	// peer's FIN: a half-close in use (RFC 9293 §3.6.1, "a host is
 	// permitted to continue sending data in the open direction").
 	HalfCloseData bool
+
+	// moves counts the transitions appended to either timeline, modulo
+	// 2^16, so that Step reports how many it made without reading the
+	// timelines' headers; a Step makes a few dozen at most (each held
+	// receipt, the segment and the timers move each endpoint a bounded
+	// number of times), so the difference never wraps.
+	moves uint16
+
+	Ep       [2]Endpoint
+	Timeline [2][]Transition
+
+	RstFrame uint64
 	// HalfCloseGap is the longest silence a side kept in CLOSE-WAIT before
 	// it sent data: from the later of its ACK of the peer's FIN and its
 	// previous data (anomalies.md §4 idle_since) to the data. A long one is
 	// HALF_CLOSE_SLOW: a legitimate half-close with a slow reply.
 	HalfCloseGap time.Duration
 
-	lastFrame  uint64
-	lastTS     time.Time
+	cfg        Config
 	violations [violationCount]uint32
 }
 
@@ -164,14 +232,18 @@ type Result struct {
 // Step applies one captured segment sent by endpoint d at capture time ts in
 // frame number frame.
 func (c *Conn) Step(frame uint64, ts time.Time, d Dir, s Segment) Result {
-	n0 := len(c.Timeline[0]) + len(c.Timeline[1])
+	m0 := c.moves
 	var v Violation
-	c.expireTimeWait(ts)
+	if c.Ep[0].State == StateTimeWait || c.Ep[1].State == StateTimeWait {
+		// Only TIME-WAIT has a timer to run out; testing for it here
+		// spares every other segment the call.
+		c.expireTimeWait(ts)
+	}
 	if !c.started {
 		c.started = true
 		c.pickup(frame, ts, d, &s)
 	}
-	c.lastFrame, c.lastTS = frame, ts
+	c.lastFrame, c.lastTS = frame, nanoOf(ts)
 
 	// Forbidden flag combinations (RFC 9293 §3.1 gives no meaning to them;
 	// Linux drops SYN+FIN and SYN+RST). They carry no state change, except
@@ -198,18 +270,25 @@ func (c *Conn) Step(frame uint64, ts time.Time, d Dir, s Segment) Result {
 	// reaching an endpoint in TIME-WAIT means its final ACK was lost (or
 	// the peer is late); it re-ACKs (anomalies.md §4 TW_LATE_SEGMENT).
 	late := c.Ep[d.Other()].State == StateTimeWait && s.Flags&(FlagSYN|FlagRST) == 0 && (s.Flags&FlagFIN != 0 || s.Len > 0)
-	if snd.rstRejected && s.Flags&(FlagSYN|FlagRST) == 0 {
+	if snd.bits&bitRSTRejected != 0 && s.Flags&(FlagSYN|FlagRST) == 0 {
 		// Before its held receipts are applied: they reached the live
 		// endpoint, not the CLOSED one the RST left.
 		c.disown(d, frame, ts)
 	}
 	// What the sender held back is resolved by what this segment
 	// acknowledges: a held SYN or FIN it acknowledges reached it first.
-	c.resolveHeld(d, frame, ts, &s)
+	if snd.nheld > 0 {
+		c.resolveHeld(d, frame, ts, &s)
+	}
 	v = c.send(d, frame, ts, &s)
 	// The receiver judges s against what the sender had sent before it.
-	if rv := c.deliver(d.Other(), frame, ts, &s); rv != ViolationNone && v == ViolationNone {
-		v = rv
+	// A segment without SYN, FIN or RST, reaching a receiver that holds
+	// nothing and awaits no ACK, is one deliver would drop as not
+	// interesting: most segments of an established connection skip it.
+	if rcv := &c.Ep[d.Other()]; s.Flags&(FlagSYN|FlagFIN|FlagRST) != 0 || rcv.nheld > 0 || s.Flags&FlagACK != 0 && rcv.State.awaitsACK() {
+		if rv := c.deliver(d.Other(), frame, ts, &s); rv != ViolationNone && v == ViolationNone {
+			v = rv
+		}
 	}
 	if s.Flags&FlagACK != 0 && (!snd.AckSent || snd.RcvNxt.LessThan(s.Ack)) {
 		snd.RcvNxt, snd.AckSent = s.Ack, true
@@ -228,7 +307,7 @@ func (c *Conn) Step(frame uint64, ts time.Time, d Dir, s Segment) Result {
 	} else {
 		v = bad
 	}
-	return Result{Transitions: len(c.Timeline[0]) + len(c.Timeline[1]) - n0, Violation: v}
+	return Result{Transitions: int(c.moves - m0), Violation: v}
 }
 
 // pickup sets the starting states from the first captured segment. A
@@ -280,10 +359,8 @@ func (c *Conn) move(d Dir, frame uint64, ts time.Time, to State, cause string, i
 		c.Timeline[d] = make([]Transition, 0, 2)
 	}
 	c.Timeline[d] = append(c.Timeline[d], Transition{Frame: frame, Time: ts, From: from, To: to, Cause: cause, Inferred: inferred})
+	c.moves++
 	e.State = to
-	if to == StateTimeWait {
-		e.twSince, e.twFrame = ts, frame
-	}
 	if to == StateClosing {
 		c.SimClose = true
 	}
@@ -302,9 +379,9 @@ func (c *Conn) send(d Dir, frame uint64, ts time.Time, s *Segment) Violation {
 			c.RstSeen, c.RstBy, c.RstState, c.RstFrame = true, d, e.State, frame
 			// A RST after both FINs were acknowledged ends nothing that had
 			// not already ended (Zeek likewise logs FIN-then-RST as SF).
-			c.rstAfterFins = e.FinSent && p.FinSent && e.ackedFin && p.ackedFin
+			c.rstAfterFins = e.FinSent && p.FinSent && e.bits&bitAckedFin != 0 && p.bits&bitAckedFin != 0
 		}
-		if !e.rstRejected {
+		if e.bits&bitRSTRejected == 0 {
 			// A run of rejected RSTs keeps the state before the first.
 			e.preRst = e.State
 		}
@@ -348,10 +425,10 @@ func (c *Conn) send(d Dir, frame uint64, ts time.Time, s *Segment) Violation {
 
 	if s.Flags&FlagSYN != 0 {
 		e.SynCount++
-		if !e.lastSyn.IsZero() {
-			e.synGap = ts.Sub(e.lastSyn)
+		if e.lastSyn != 0 {
+			e.synGap = ts.Sub(e.lastSyn.time())
 		}
-		e.lastSyn = ts
+		e.lastSyn = nanoOf(ts)
 		resent := e.SynSent && s.Seq == e.ISS
 		if e.SynSent && s.Seq != e.ISS {
 			v = ViolationSYNSeqChanged
@@ -414,7 +491,7 @@ func (c *Conn) send(d Dir, frame uint64, ts time.Time, s *Segment) Violation {
 		}
 	}
 	if s.Len > 0 {
-		e.LastData = ts
+		e.lastData = c.lastTS // ts, which Step has encoded already
 	}
 	if s.Len > 0 && e.FinSent && e.FinSeq.LessThan(s.Seq.Add(s.Len)) {
 		v = ViolationDataAfterFIN
@@ -438,10 +515,10 @@ func (c *Conn) send(d Dir, frame uint64, ts time.Time, s *Segment) Violation {
 			if !c.FinSeen {
 				c.FinSeen, c.FirstFin = true, d
 			}
-			if p.FinSent && s.Flags&FlagACK != 0 && p.FinSeq.LessThan(s.Ack) && !e.ackedFin {
+			if p.FinSent && s.Flags&FlagACK != 0 && p.FinSeq.LessThan(s.Ack) && e.bits&bitAckedFin == 0 {
 				// Its own FIN is the first segment to acknowledge the
 				// peer's FIN: the three-way close of §3.6.
-				e.ackedFin, e.ackFinPig = true, true
+				e.bits |= bitAckedFin | bitAckFinPig
 			}
 		}
 		switch e.State {
@@ -453,8 +530,8 @@ func (c *Conn) send(d Dir, frame uint64, ts time.Time, s *Segment) Violation {
 			c.move(d, frame, ts, StateLastAck, "sent FIN after the peer's FIN (passive close)", false)
 		}
 	}
-	if s.Flags&FlagACK != 0 && p.FinSent && p.FinSeq.LessThan(s.Ack) && !e.ackedFin {
-		e.ackedFin = true
+	if s.Flags&FlagACK != 0 && p.FinSent && p.FinSeq.LessThan(s.Ack) && e.bits&bitAckedFin == 0 {
+		e.bits |= bitAckedFin
 	}
 	return v
 }
@@ -514,11 +591,18 @@ func (c *Conn) interesting(r Dir, s *Segment) bool {
 		}
 		return true
 	}
-	switch c.Ep[r].State {
-	case StateSynReceived, StateFinWait1, StateClosing, StateLastAck, StateUnknown, StateListen:
-		return s.Flags&FlagACK != 0
-	}
-	return false
+	return s.Flags&FlagACK != 0 && c.Ep[r].State.awaitsACK()
+}
+
+// awaitsACK reports whether an ACK alone can move an endpoint in state s:
+// SYN-RECEIVED, FIN-WAIT-1, CLOSING and LAST-ACK wait for the ACK of their
+// SYN or FIN (RFC 9293 §3.10.7.4, fifth, check the ACK field), and an
+// endpoint not yet placed (UNKNOWN, LISTEN) is placed by the ACK of a
+// synchronized peer (observer-only). One mask test: Step asks it of
+// every segment.
+func (s State) awaitsACK() bool {
+	const m uint16 = 1<<StateSynReceived | 1<<StateFinWait1 | 1<<StateClosing | 1<<StateLastAck | 1<<StateUnknown | 1<<StateListen
+	return m>>s&1 != 0 // 0 for any s >= 16
 }
 
 // resolveHeld applies, in order, the receipts held for d that d's segment s
@@ -694,7 +778,7 @@ func (c *Conn) CloseWaitIdle(d Dir) time.Time {
 	if acked.IsZero() {
 		return acked
 	}
-	if l := c.Ep[d].LastData; l.After(acked) {
+	if l := c.Ep[d].LastData(); l.After(acked) {
 		return l
 	}
 	return acked
@@ -738,7 +822,7 @@ func (c *Conn) receiveRST(r Dir, frame uint64, ts time.Time, s *Segment) Violati
 	if !exact {
 		// Not acted on: a challenge ACK or nothing (RFC 5961 §3.2). Its
 		// sender's later segments will say whether the RST was its own.
-		p.rstRejected = true
+		p.bits |= bitRSTRejected
 		if c.RstSeen && c.RstFrame == frame && c.RstBy == r.Other() {
 			c.rstFirstRej = true
 		}
@@ -748,7 +832,8 @@ func (c *Conn) receiveRST(r Dir, frame uint64, ts time.Time, s *Segment) Violati
 		return ViolationRSTOutOfWindow
 	}
 	// Accepted: both ends are really reset, whatever either sends next.
-	p.rstRejected, e.rstRejected = false, false
+	p.bits &^= bitRSTRejected
+	e.bits &^= bitRSTRejected
 	if e.State == StateTimeWait {
 		// RFC 1337 hazard H3: Linux (tcp_rfc1337=0) lets a RST end TIME-WAIT.
 		c.move(r, frame, ts, StateClosed, "received RST in TIME-WAIT (TIME-WAIT assassination, RFC 1337)", false)
@@ -766,7 +851,7 @@ func (c *Conn) receiveRST(r Dir, frame uint64, ts time.Time, s *Segment) Violati
 // rejected RST changes no state). Observer-only: the transition is inferred.
 func (c *Conn) disown(d Dir, frame uint64, ts time.Time) {
 	e := &c.Ep[d]
-	e.rstRejected = false
+	e.bits &^= bitRSTRejected
 	if e.State != StateClosed || !e.preRst.Synchronized() {
 		return
 	}
@@ -804,9 +889,19 @@ func (c *Conn) window(r Dir) uint32 {
 // on the wire, so the transition is inferred.
 func (c *Conn) expireTimeWait(ts time.Time) {
 	for d := range c.Ep {
-		e := &c.Ep[d]
-		if e.State == StateTimeWait && !ts.Before(e.twSince.Add(2*c.cfg.MSL)) {
-			c.move(Dir(d), e.twFrame, e.twSince.Add(2*c.cfg.MSL), StateClosed, "TIME-WAIT 2MSL timer expired", true)
+		if c.Ep[d].State != StateTimeWait {
+			continue
+		}
+		// The endpoint entered TIME-WAIT in its last transition: move
+		// appends one for every change of State, and only move sets
+		// StateTimeWait. Its frame and time are where the timer started.
+		tl := c.Timeline[d]
+		if len(tl) == 0 {
+			continue // only if a caller emptied the timeline
+		}
+		tw := &tl[len(tl)-1]
+		if end := tw.Time.Add(2 * c.cfg.MSL); !ts.Before(end) {
+			c.move(Dir(d), tw.Frame, end, StateClosed, "TIME-WAIT 2MSL timer expired", true)
 		}
 	}
 }
@@ -835,9 +930,10 @@ func (c *Conn) Finish(now time.Time) {
 	c.expireTimeWait(now)
 	for d := range c.Ep {
 		e := &c.Ep[d]
-		if e.State != StateSynSent || e.lastSyn.IsZero() {
+		if e.State != StateSynSent || e.lastSyn == 0 {
 			continue
 		}
+		lastSyn := e.lastSyn.time()
 		// Linux doubles the SYN retransmission timeout from 1 s
 		// (RFC 6298 §5.5 backoff). No retransmission for twice the next
 		// expected interval means connect() was abandoned.
@@ -845,8 +941,8 @@ func (c *Conn) Finish(now time.Time) {
 		if next < time.Second {
 			next = time.Second
 		}
-		if now.Sub(e.lastSyn) > 2*next {
-			c.move(Dir(d), c.lastFrame, e.lastSyn.Add(next), StateClosed, "SYN retransmissions stopped: connection attempt abandoned", true)
+		if now.Sub(lastSyn) > 2*next {
+			c.move(Dir(d), c.lastFrame, lastSyn.Add(next), StateClosed, "SYN retransmissions stopped: connection attempt abandoned", true)
 		}
 	}
 }
@@ -880,7 +976,7 @@ func (c *Conn) Reusable(d Dir, seq Seq, ts time.Time, idle time.Duration) bool {
 	}
 	// A SYN inside a synchronized connection is answered by a challenge ACK
 	// (RFC 5961 §4); only a long silence makes it a new connection.
-	return ts.Sub(c.lastTS) > idle
+	return ts.Sub(c.LastSeen()) > idle
 }
 
 // CauseTimeWaitReuse is the cause of the transition EndForReuse records
@@ -902,7 +998,7 @@ func (c *Conn) EndForReuse(frame uint64, ts time.Time) {
 }
 
 // LastSeen returns the capture time of the last segment stepped.
-func (c *Conn) LastSeen() time.Time { return c.lastTS }
+func (c *Conn) LastSeen() time.Time { return c.lastTS.time() }
 
 // Violations returns how many times each violation occurred.
 func (c *Conn) Violations() [violationCount]uint32 { return c.violations }

@@ -106,7 +106,7 @@ func (c *Conn) Close() Close {
 		switch {
 		case c.SimClose:
 			return CloseSimultaneous
-		case second.ackFinPig:
+		case second.bits&bitAckFinPig != 0:
 			return CloseThreeWay
 		}
 		return CloseFourWay

@@ -74,6 +74,10 @@ func (v Violation) MarshalText() ([]byte, error) { return []byte(v.String()), ni
 // flagViolation checks combinations RFC 9293 gives no meaning to.
 func flagViolation(f Flags) Violation {
 	switch {
+	case f&(FlagSYN|FlagFIN|FlagRST) == 0 && f&FlagACK != 0:
+		// The common case, first: none of the cases below can hold
+		// without SYN, FIN or RST, or (null, Xmas) with ACK.
+		return ViolationNone
 	case f.Contains(FlagSYN | FlagFIN):
 		return ViolationSYNFIN
 	case f.Contains(FlagSYN | FlagRST):
