@@ -149,3 +149,24 @@ func BenchmarkNewConnection(b *testing.B) {
 		report.NewConnection(flows[0])
 	}
 }
+
+// BenchmarkJSONStreamFlow is the -T json encoding of one connection record
+// straight from its flow (JSONStream.Flow), as a streamed document writes
+// most records.
+func BenchmarkJSONStreamFlow(b *testing.B) {
+	var flows []*reassembly.Flow
+	tb := reassembly.NewTable(reassembly.DefaultConfig(), func(f *reassembly.Flow) { flows = append(flows, f) })
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	cli, srv := netip.MustParseAddrPort("10.0.0.1:40000"), netip.MustParseAddrPort("10.0.0.2:443")
+	tb.Observe(t0, cli, srv, fsm.Segment{Flags: fsm.FlagSYN, Seq: 1000, Window: 64240}, reassembly.Meta{Frame: 1})
+	tb.Observe(t0.Add(time.Millisecond), srv, cli, fsm.Segment{Flags: fsm.FlagSYN | fsm.FlagACK, Seq: 5000, Ack: 1001, Window: 64240}, reassembly.Meta{Frame: 2})
+	tb.Observe(t0.Add(2*time.Millisecond), cli, srv, fsm.Segment{Flags: fsm.FlagACK, Seq: 1001, Ack: 5001, Window: 502}, reassembly.Meta{Frame: 3})
+	tb.Flush(t0.Add(time.Second))
+	s := report.NewJSONStream(io.Discard, report.SchemaVersion, "tcptrace bench")
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Flow(flows[0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
