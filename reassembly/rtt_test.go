@@ -16,13 +16,19 @@ func TestRTTSparseDense(t *testing.T) {
 			dense[rttBucket(d)]++
 		}
 		ref := RTT{Samples: r.Samples, Min: r.Min, Max: r.Max, hist: &dense}
+		before := r
 		for _, q := range []float64{0.01, 0.25, 0.5, 0.9, 0.99, 1} {
 			if got, want := r.Quantile(q), ref.Quantile(q); got != want {
 				t.Errorf("spread %d: Quantile(%v) = %v, want %v", spread, q, got, want)
 			}
 		}
-		if wantDense := spread > rttSparseMax; (r.hist != nil) != wantDense || (r.sparse != nil) == wantDense {
-			t.Errorf("spread %d: dense %v, want %v", spread, r.hist != nil, wantDense)
+		if r != before {
+			t.Errorf("spread %d: Quantile changed the RTT", spread)
+		}
+		// One bucket stays in the run, with no histogram at all.
+		wantSparse := spread > 1 && spread <= rttSparseMax
+		if wantDense := spread > rttSparseMax; (r.hist != nil) != wantDense || (r.sparse != nil) != wantSparse {
+			t.Errorf("spread %d: dense %v, sparse %v; want %v, %v", spread, r.hist != nil, r.sparse != nil, wantDense, wantSparse)
 		}
 	}
 }

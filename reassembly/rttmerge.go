@@ -27,4 +27,7 @@ func (r *RTT) Merge(o *RTT) {
 			r.addBin(int(x.bucket), x.count)
 		}
 	}
+	if o.run > 0 {
+		r.addBin(int(o.runBucket), o.run)
+	}
 }

@@ -29,20 +29,69 @@ type Half struct {
 // DirStats are the statistics of one direction, modelled on Ostermann's
 // tcptrace -l (a2b / b2a columns). Counts include every segment the sender
 // sent that was captured. The zero value is empty statistics.
+//
+// The fields are in the order a packet touches them, not the order of the
+// report: the first 128 bytes hold what account reads or writes on every
+// segment (of the sender, and of its peer on an acknowledgment), the next
+// 64 the last IPv4 identifications (every IPv4 segment), and the rest what
+// only some segments touch (SYN, FIN or RST, retransmissions, zero
+// windows, SACK, RTT samples, verdicts). A flow is some 50 cache lines and
+// the read loop misses the cache on most of the ones it touches (issue 7:
+// with 2000 connections open, account alone missed five lines a packet).
+// Small fields sit together so that no padding makes every flow larger.
 type DirStats struct {
-	Packets     uint64 // segments sent
-	DataPackets uint64 // segments with payload ("actual data pkts")
-	DataBytes   uint64 // payload bytes, retransmissions included ("actual data bytes")
+	Packets uint64 // segments sent
+	last    int64
+	// IdleMax is the longest time between two segments of this sender.
+	IdleMax     time.Duration
 	AckPackets  uint64 // segments with the ACK flag
 	PureAcks    uint64 // ACK without payload, SYN, FIN or RST
+	DataPackets uint64 // segments with payload ("actual data pkts")
+	DataBytes   uint64 // payload bytes, retransmissions included ("actual data bytes")
 	PushPackets uint64 // segments with payload and PSH
-	SYN         uint64 // segments with SYN (retransmissions included)
-	FIN         uint64
-	RST         uint64
 
 	// UniqueBytes is payload that repeated no sequence space seen before
 	// (Ostermann's "unique bytes sent").
 	UniqueBytes uint64
+	// TSPackets counts segments with the timestamps option; TSBackwards
+	// (below) those whose TSval went backwards (RFC 7323 §5: PAWS would
+	// drop them).
+	TSPackets              uint64
+	MaxSegment, MinSegment uint32 // payload sizes of data segments
+	// MaxWindow and MinWindow are the largest and the smallest non-zero
+	// window advertised (on segments with ACK or SYN), scaled when both
+	// SYNs carried a window-scale option (WindowScaled); a SYN's own
+	// window is never scaled (RFC 7323 §2.2).
+	MaxWindow, MinWindow uint32
+	lastWin              uint32
+	lastTSval            uint32
+	dataStart            fsm.Seq
+	synSeq               fsm.Seq
+	// PeerMSS is the MSS the receiver announced: the largest segment the
+	// sender may send. Valid iff HasPeerMSS.
+	PeerMSS      uint16
+	HasPeerMSS   bool
+	WindowScaled bool
+	// HasHandshakeRTT says HandshakeRTT (below) is valid.
+	HasHandshakeRTT bool
+	// MaxSACKBlocks is the most SACK blocks in one segment.
+	MaxSACKBlocks uint8
+	atZero        bool
+	winSet        bool
+	initDone      bool
+	dataStarted   bool
+	dupIx         uint8
+
+	dups [8]dupKey
+
+	first int64
+	// InitialWindowBytes and InitialWindowPackets count the payload sent
+	// before the peer acknowledged any of it.
+	InitialWindowBytes   uint64
+	InitialWindowPackets uint64
+	SYN                  uint64 // segments with SYN (retransmissions included)
+	FIN                  uint64
+	RST                  uint64
 	// RetransPackets and RetransBytes count segments that repeated sequence
 	// space already seen in this direction, and how much of it. As in
 	// Ostermann's tcptrace, SYN and FIN occupy one byte each, so a
@@ -51,23 +100,8 @@ type DirStats struct {
 	RetransBytes   uint64
 	// OutOfOrder counts segments that only filled a hole below the highest
 	// sequence sent (Ostermann's "outoforder pkts").
-	OutOfOrder uint64
-	// ZeroWindowProbes counts segments sent while the peer's last window was
-	// zero (Ostermann's rule: they are not checked for retransmission).
-	ZeroWindowProbes     uint64
-	ZeroWindowProbeBytes uint64
-
-	SACKPackets  uint64 // segments with a SACK option
-	DSACKPackets uint64 // of which the first block is a D-SACK (RFC 2883); needs Segment.SACKLeft/Right
-	// MaxSACKBlocks (the most SACK blocks in one segment) is below, with
-	// the other small fields.
-
-	MaxSegment, MinSegment uint32 // payload sizes of data segments
-	// MaxWindow and MinWindow are the largest and the smallest non-zero
-	// window advertised (on segments with ACK or SYN), scaled when both
-	// SYNs carried a window-scale option (WindowScaled, below); a SYN's own
-	// window is never scaled (RFC 7323 §2.2).
-	MaxWindow, MinWindow uint32
+	OutOfOrder  uint64
+	TSBackwards uint64
 	// ZeroWindows counts zero-window advertisements (segments without SYN,
 	// FIN or RST advertising a zero window, tshark's zero_window).
 	ZeroWindows uint64
@@ -75,11 +109,14 @@ type DirStats struct {
 	// the last zero-window advertisement still standing; see
 	// Half.ZeroWindowDuration for the total at the end of a flow.
 	ZeroWindowTime time.Duration
+	zeroSince      int64
+	// ZeroWindowProbes counts segments sent while the peer's last window was
+	// zero (Ostermann's rule: they are not checked for retransmission).
+	ZeroWindowProbes     uint64
+	ZeroWindowProbeBytes uint64
 
-	// InitialWindowBytes and InitialWindowPackets count the payload sent
-	// before the peer acknowledged any of it.
-	InitialWindowBytes   uint64
-	InitialWindowPackets uint64
+	SACKPackets  uint64 // segments with a SACK option
+	DSACKPackets uint64 // of which the first block is a D-SACK (RFC 2883); needs Segment.SACKLeft/Right
 
 	TruncatedPackets uint64 // segments whose payload the snaplen cut
 	TruncatedBytes   uint64 // their whole payload (the bytes not captured are at most this)
@@ -87,22 +124,6 @@ type DirStats struct {
 	// identification and sequence number as one of the last 8 (Ostermann's
 	// "hardware dups"). IPv6 has no identification; it is never counted.
 	Duplicates uint64
-	// IdleMax is the longest time between two segments of this sender.
-	IdleMax time.Duration
-	// TSPackets counts segments with the timestamps option; TSBackwards
-	// those whose TSval went backwards (RFC 7323 §5: PAWS would drop them).
-	TSPackets   uint64
-	TSBackwards uint64
-
-	// PeerMSS is the MSS the receiver announced: the largest segment the
-	// sender may send. Valid iff HasPeerMSS.
-	PeerMSS    uint16
-	HasPeerMSS bool
-	// MaxSACKBlocks and WindowScaled belong above (SACKPackets, MaxWindow);
-	// they sit here, with the other small fields, so that no padding makes
-	// every flow larger (issue 7).
-	MaxSACKBlocks uint8
-	WindowScaled  bool
 	// SuperSegments counts segments larger than PeerMSS: TSO/GSO on the
 	// sender or GRO on the receiver glued segments before the capture
 	// point saw them. They are capture-point artefacts, not anomalies.
@@ -111,10 +132,9 @@ type DirStats struct {
 
 	// HandshakeRTT is the time from this side's SYN to the peer's first
 	// acknowledgment of it, when the SYN was sent once (Ostermann's "RTT
-	// from 3WHS"). Valid iff HasHandshakeRTT (first, to fill the padding
-	// after MaxSuperSegment).
-	HasHandshakeRTT bool
-	HandshakeRTT    time.Duration
+	// from 3WHS"). Valid iff HasHandshakeRTT.
+	HandshakeRTT time.Duration
+	synTime      int64
 	// RTT holds the round-trip samples of this sender's segments: the time
 	// from a segment to the acknowledgment that covers it exactly, for
 	// segments sent once (Karn's rule).
@@ -137,23 +157,7 @@ type DirStats struct {
 	NetworkLossBytes  uint64
 	Reordered         uint64
 	HolesDropped      uint64 // holes forgotten because more than maxHoles were open at once
-
-	// Ordered by size, so that no padding makes every flow's two
-	// DirStats larger (issue 7).
-	first, last int64
-	zeroSince   int64
-	synTime     int64
-	ackUnseen   uint64 // bytes acknowledged beyond everything seen
-	lastWin     uint32
-	dataStart   fsm.Seq
-	synSeq      fsm.Seq
-	lastTSval   uint32
-	dups        [8]dupKey
-	atZero      bool
-	winSet      bool
-	initDone    bool
-	dataStarted bool
-	dupIx       uint8
+	ackUnseen         uint64 // bytes acknowledged beyond everything seen
 }
 
 type dupKey struct {
@@ -363,7 +367,8 @@ func (f *Flow) account(now int64, d fsm.Dir, s *fsm.Segment, m *Meta) bool {
 		ps := &p.Stats
 		// Ostermann's RTT from the 3-way handshake: the first ACK of a SYN
 		// sent only once.
-		if ps.SYN == 1 && !ps.HasHandshakeRTT && ack == ps.synSeq+1 {
+		// (The SYN count, a cache line further, is read last.)
+		if !ps.HasHandshakeRTT && ack == ps.synSeq+1 && ps.SYN == 1 {
 			ps.HandshakeRTT, ps.HasHandshakeRTT = time.Duration(now-ps.synTime), true
 		}
 		if !ps.initDone && ps.dataStarted && ps.dataStart.LessThan(ack) {
@@ -585,13 +590,22 @@ func (sp *space) acked(ack fsm.Seq, st *DirStats) {
 // rarely spread over more than a handful: 8 bytes a bucket, sorted, in 136
 // bytes), and turns dense (rttBuckets counters, about 1 KiB) only past
 // rttSparseMax buckets; a direction without samples holds neither.
+//
+// The latest samples that fell in one bucket are counted in the RTT itself
+// (run, in bucket runBucket) and go into the histogram only when a sample
+// lands in another bucket: the histogram is a separate object, a cache
+// miss on most acknowledgments (issue 7: RTT.addBin was 5 % of the read
+// loop), while consecutive round trips of a connection mostly share a
+// bucket. The counts are the histogram's plus the run's.
 type RTT struct {
-	Samples  uint64
-	Min, Max time.Duration
-	sum      float64 // seconds
-	sumSq    float64
-	sparse   *rttSparse // nil before the first sample and once dense
-	hist     *rttHist
+	Samples   uint64
+	Min, Max  time.Duration
+	sum       float64 // seconds
+	sumSq     float64
+	sparse    *rttSparse // nil before the first sample outside the run and once dense
+	hist      *rttHist
+	run       uint32 // samples in bucket runBucket not yet in the histogram
+	runBucket uint16
 }
 
 // rttBuckets covers 0 to 2^36 µs (19 hours).
@@ -649,7 +663,15 @@ func (r *RTT) add(d time.Duration) {
 	x := d.Seconds()
 	r.sum += x
 	r.sumSq += x * x
-	r.addBin(rttBucket(d), 1)
+	b := rttBucket(d)
+	if r.run > 0 && int(r.runBucket) == b && r.run < math.MaxUint32 {
+		r.run++
+		return
+	}
+	if r.run > 0 {
+		r.addBin(int(r.runBucket), r.run)
+	}
+	r.run, r.runBucket = 1, uint16(b)
 }
 
 // addBin counts n samples in bucket b: in the sparse bins while they hold
@@ -721,6 +743,27 @@ func (r *RTT) Stddev() time.Duration {
 func (r *RTT) Quantile(q float64) time.Duration {
 	if r.Samples == 0 {
 		return 0
+	}
+	if r.run > 0 {
+		// Answer from a copy with the run moved into the histogram, so
+		// that reading leaves r as it is (a flow still held may be read
+		// for a snapshot, and add it again).
+		c := *r
+		c.run = 0
+		var sp rttSparse
+		var h rttHist
+		switch {
+		case r.hist != nil:
+			h = *r.hist
+			c.hist = &h
+		case r.sparse != nil:
+			sp = *r.sparse
+			c.sparse = &sp
+		default:
+			c.sparse = &sp
+		}
+		c.addBin(int(r.runBucket), r.run)
+		return c.Quantile(q)
 	}
 	rank := uint64(math.Ceil(q * float64(r.Samples)))
 	var seen uint64
