@@ -94,33 +94,50 @@ const (
 
 var scaledLetter = [numScaled]byte{'C', 'T', 'W', 'G'}
 
+// zeekThresholds are the values a ScaledHistoryEntry threshold takes, in
+// order: it starts at 1 and is multiplied by 10 in 32 bits until that
+// would not increase it (Connection::ScaledHistoryEntry). 10^9 * 10 wraps
+// to 1410065408, which is still larger, and 1410065408 * 10 wraps to less:
+// the last threshold stays. A zeekEndpoint keeps the index (a byte), not
+// the value (four).
+var zeekThresholds = [...]uint32{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 10_000_000_000 % (1 << 32)}
+
 // zeekSpan is a run of sequence space [lo, hi) that the reassembler holds
 // above its delivery edge (out-of-order data waiting for a hole to fill).
 type zeekSpan struct{ lo, hi uint64 }
 
 // zeekEndpoint is one side's TCP_Endpoint plus its TCP_Reassembler edges.
 // Sequence numbers named rel are relative to startSeq, 64-bit, as Zeek's.
+//
+// The fields every segment reads come first, in the first 64 bytes; the
+// scaled-history counters, the last SYN/FIN/RST and the out-of-order
+// spans, which only some segments touch, follow. Ordered by size within
+// each part, nothing is padding but one byte: 152 bytes.
 type zeekEndpoint struct {
+	// TCP_Reassembler: last_reassem_seq, trim_seq, the highest block end
+	// held (valid iff top > trim).
+	reassem, trim, top uint64
+	finSeq             uint64 // FIN_seq: rel seq just past our FIN
+
 	startSeq, lastSeq, ackSeq uint32 // start_seq, last_seq, ack_seq (ack_seq: what the peer acked of our data)
 	seqWraps, ackWraps        uint32
-	finSeq                    uint64 // FIN_seq: rel seq just past our FIN
-	histSYN, histFIN, histRST uint64 // hist_last_SYN/FIN/RST
-
-	// TCP_Reassembler: last_reassem_seq, trim_seq, the highest block end
-	// held (valid iff top > trim), and the undelivered spans above reassem,
-	// sorted and disjoint.
-	reassem, trim, top uint64
-	spans              [zeekSpans]zeekSpan
-	nspans             uint8
-
-	cnt [numScaled]uint32 // ScaledHistoryEntry counters
-	thr [numScaled]uint32 // and thresholds (1, 10, 100, ...)
 
 	state, prev zeekState
-	fin         bool // FIN_cnt > 0
-	didClose    bool // did_close
-	didEOF      bool // the reassembler's did_EOF
-	skip        bool // the reassembler's skip_deliveries
+	fin         bool  // FIN_cnt > 0
+	didClose    bool  // did_close
+	didEOF      bool  // the reassembler's did_EOF
+	skip        bool  // the reassembler's skip_deliveries
+	nspans      uint8 // spans in use
+	// thr are the ScaledHistoryEntry thresholds, as indices into
+	// zeekThresholds (0: the first threshold, 1).
+	thr [numScaled]uint8
+
+	cnt [numScaled]uint32 // ScaledHistoryEntry counters
+
+	histSYN, histFIN, histRST uint64 // hist_last_SYN/FIN/RST
+
+	// The undelivered spans above reassem, sorted and disjoint.
+	spans [zeekSpans]zeekSpan
 }
 
 // ZeekConn follows one flow as Zeek's TCP analyzer would, to give Zeek's
@@ -128,9 +145,9 @@ type zeekEndpoint struct {
 // fixed amount of state. The zero value is ready to use. Not safe for
 // concurrent use.
 type ZeekConn struct {
-	ep [2]zeekEndpoint // indexed by fsm.Dir
-
-	// Zeek's timers, as capture times in Unix nanoseconds; 0 is unset.
+	// Zeek's timers, as capture times in Unix nanoseconds; 0 is unset
+	// (every timer is a capture time plus a positive delay). Observe
+	// checks them all on every segment, so they lead.
 	lastTime int64    // the connection's last_time (Conn()->LastTime())
 	expire   [3]int64 // ExpireTimer chains: the constructor's and one per ConnectionClosed
 	attempt  int64    // AttemptTimer
@@ -155,17 +172,19 @@ type ZeekConn struct {
 	histFirst byte
 
 	// The first piece's history and, once it ended, its verdict.
-	hist       [zeekHistoryCap]byte
-	histLen    uint8
 	frozen     bool
 	frozenCS   uint8
 	frozenOrig fsm.Dir
+	histLen    uint8
+	hist       [zeekHistoryCap]byte
+
+	ep [2]zeekEndpoint // indexed by fsm.Dir
 
 	// The first piece's conn.log counters. They grow only while the first
 	// piece is open; its end fixes size and last as well.
-	start, last int64     // start_time, and last_time once frozen
 	pkts        [2]uint64 // ConnSize num_pkts, indexed by fsm.Dir
 	ipBytes     [2]uint64 // ConnSize num_bytes_ip
+	start, last int64     // start_time, and last_time once frozen
 	missed      [2]uint64 // content_gap lengths (conn.log missed_bytes)
 	frozenSize  [2]uint64 // TCP_Endpoint::Size once frozen
 }
@@ -265,11 +284,8 @@ func (z *ZeekConn) begin(t int64, d fsm.Dir, sport, dport uint16, flags fsm.Flag
 	for i := range z.ep {
 		e := &z.ep[i]
 		// The reassembler starts at relative sequence 1 (TCP_Reassembler
-		// calls Reassembler(1, ...)); thresholds start at 1.
+		// calls Reassembler(1, ...)); thresholds start at 1, index 0.
 		e.reassem, e.trim = 1, 1
-		for k := range e.thr {
-			e.thr[k] = 1
-		}
 	}
 	z.lastTime = t
 	z.expire = [3]int64{t + zeekSYNTimeout}
@@ -732,7 +748,8 @@ func (z *ZeekConn) addHistory(code byte) {
 func (z *ZeekConn) scaled(d fsm.Dir, k int) {
 	e := &z.ep[d]
 	e.cnt[k]++
-	if e.cnt[k] != e.thr[k] {
+	thr := zeekThresholds[e.thr[k]]
+	if e.cnt[k] != thr {
 		return
 	}
 	code := scaledLetter[k]
@@ -740,10 +757,10 @@ func (z *ZeekConn) scaled(d fsm.Dir, k int) {
 		code += 'a' - 'A'
 	}
 	z.addHistory(code)
-	if next := e.thr[k] * 10; next <= e.thr[k] {
+	if next := thr * 10; next <= thr {
 		e.cnt[k] = 0 // the threshold wrapped: count again
 	} else {
-		e.thr[k] = next
+		e.thr[k]++ // zeekThresholds[e.thr[k]+1] is next
 	}
 }
 
