@@ -197,11 +197,11 @@ func (f *Flow) analyze(ts time.Time, d fsm.Dir, s *fsm.Segment, m *Meta) {
 	fwd, rev := &f.Half[d], &f.Half[d.Other()]
 	// Statistics first: Karn's rule in the unacked list needs to know
 	// whether this segment repeats sequence space.
-	rexmit := f.account(now, d, s, m)
+	rexmit, sc := f.account(now, d, s, m)
 	v := f.reuse(d, s)
 	v = f.verdicts(now, fwd, rev, v, s, m.Frame, rexmit)
 	fwd.Stats.count(v)
-	f.quality(d, v)
+	f.quality(d, v, sc)
 	f.Pkt.Verdict = v
 	f.Pkt.Seq, f.Pkt.Ack = f.relative(d, s)
 	f.watch(now, d, s, m) // watch.go: per-connection rule checks

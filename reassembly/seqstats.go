@@ -217,18 +217,19 @@ func (st *DirStats) count(v Verdict) {
 }
 
 // segScratch carries what account learned about the current segment to
-// quality, which needs the verdicts too.
+// quality, which needs the verdicts too. It is returned, not kept in the
+// Flow: a flow's bytes are cache lines the next packet may miss.
 type segScratch struct {
 	fill   uint32 // bytes that filled holes the peer had not acknowledged
 	rexmit uint32 // bytes of sequence space seen before
 }
 
 // account updates the statistics of both directions for one segment sent by
-// d and returns whether it repeated sequence space already seen.
-func (f *Flow) account(now int64, d fsm.Dir, s *fsm.Segment, m *Meta) bool {
+// d. It returns whether the segment repeated sequence space already seen,
+// and what quality needs.
+func (f *Flow) account(now int64, d fsm.Dir, s *fsm.Segment, m *Meta) (rexmit bool, sc segScratch) {
 	h, p := &f.Half[d], &f.Half[d.Other()]
 	st := &h.Stats
-	f.scratch = segScratch{}
 	if st.Packets > 0 {
 		if gap := time.Duration(now - st.last); gap > st.IdleMax {
 			st.IdleMax = gap
@@ -323,7 +324,6 @@ func (f *Flow) account(now int64, d fsm.Dir, s *fsm.Segment, m *Meta) bool {
 		f.window(now, d, s)
 	}
 
-	rexmit := false
 	if syn || fin || s.Len > 0 {
 		if p.Stats.winSet && p.Stats.lastWin == 0 && p.Stats.Packets > 0 {
 			// Ostermann: while the peer's window is zero, a segment is a
@@ -333,7 +333,7 @@ func (f *Flow) account(now int64, d fsm.Dir, s *fsm.Segment, m *Meta) bool {
 		} else {
 			logical := s.LogicalLen()
 			rex, fill := h.sp.add(s.Seq, s.Seq.Add(logical), &st.HolesDropped)
-			f.scratch.fill, f.scratch.rexmit = fill, rex
+			sc.fill, sc.rexmit = fill, rex
 			if rex > 0 {
 				rexmit = true
 				st.RetransPackets++
@@ -376,7 +376,7 @@ func (f *Flow) account(now int64, d fsm.Dir, s *fsm.Segment, m *Meta) bool {
 		}
 		p.sp.acked(ack, ps)
 	}
-	return rexmit
+	return rexmit, sc
 }
 
 // window records the window advertised by d on a segment without RST.
@@ -422,8 +422,8 @@ func (f *Flow) window(now int64, d fsm.Dir, s *fsm.Segment) {
 // the capture saw (capture point before the loss), or filling a hole
 // (capture point after it). A hole filled without a retransmission verdict
 // was reordering.
-func (f *Flow) quality(d fsm.Dir, v Verdict) {
-	sc, st := &f.scratch, &f.Half[d].Stats
+func (f *Flow) quality(d fsm.Dir, v Verdict, sc segScratch) {
+	st := &f.Half[d].Stats
 	real := v&VerdictRetransmission != 0 && v&VerdictSpuriousRetransmission == 0
 	switch {
 	case sc.fill > 0 && real:

@@ -105,18 +105,32 @@ func (r EndReason) String() string {
 // and counters. A Flow handed to the done callback is final; the table no
 // longer touches it.
 type Flow struct {
-	ID          uint64 // 1-based, in order of first frame
-	Key         Key
-	Client      netip.AddrPort
-	Server      netip.AddrPort
-	Incarnation int // 1 for the first use of the 4-tuple in the capture, 2 for the next...
-	// slot is the flow's entry in the table's LRU list (Table.lru), near
-	// the fields every packet reads so that touching the list costs no
-	// extra cache miss.
+	// The fields up to seq are the ones every packet reads or writes, in
+	// the first four cache lines of the flow (after the allocator's 8-byte
+	// header; 248 bytes): a flow is some 50 lines, and with thousands of
+	// connections open most of those a packet touches miss the cache
+	// (issue 7).
+	Key    Key
+	Client netip.AddrPort
+	// slot is the flow's entry in the table's LRU list (Table.lru).
 	slot int32
 	// hash is the key's hash in the table's index (index.go), kept for
-	// removal; it fills what would be padding after slot.
-	hash uint32
+	// removal.
+	hash         uint32
+	LastFrame    uint64
+	Last         time.Time
+	Packets      [2]uint64 // per sender (fsm.Dir)
+	Bytes        [2]uint64 // frame bytes on the wire
+	IPBytes      [2]uint64
+	PayloadBytes [2]uint64 // TCP payload, retransmissions included
+	// Pkt is the sequence analysis of the most recent segment of this flow,
+	// valid until the next Observe of it.
+	Pkt Packet
+	seq seqConn
+
+	ID          uint64 // 1-based, in order of first frame
+	Server      netip.AddrPort
+	Incarnation int // 1 for the first use of the 4-tuple in the capture, 2 for the next...
 	// RoleReason says how the roles were chosen when RolesGuessed.
 	RoleReason string
 
@@ -124,16 +138,12 @@ type Flow struct {
 	// Zeek follows the flow with Zeek's rules for conn_state and history.
 	Zeek ZeekConn
 
-	FirstFrame, LastFrame uint64
-	First, Last           time.Time
-	Packets               [2]uint64 // per sender (fsm.Dir)
-	Bytes                 [2]uint64 // frame bytes on the wire
-	IPBytes               [2]uint64
-	PayloadBytes          [2]uint64 // TCP payload, retransmissions included
-	Truncated             [2]uint64 // segments whose payload the snaplen cut
-	BadChecksums          [2]uint64 // segments that failed checksum verification (not stepped)
-	IPv6                  bool
-	Tunneled              bool
+	FirstFrame   uint64
+	First        time.Time
+	Truncated    [2]uint64 // segments whose payload the snaplen cut
+	BadChecksums [2]uint64 // segments that failed checksum verification (not stepped)
+	IPv6         bool
+	Tunneled     bool
 	// RolesGuessed is set when no SYN showed who opened the connection
 	// (beside the other flags, so that no padding makes every Flow larger).
 	RolesGuessed bool
@@ -143,11 +153,6 @@ type Flow struct {
 	// Half is each sender's sequence space: Wireshark's verdict state,
 	// Ostermann-style statistics and capture quality (seq.go, seqstats.go).
 	Half [2]Half
-	// Pkt is the sequence analysis of the most recent segment of this flow,
-	// valid until the next Observe of it.
-	Pkt     Packet
-	seq     seqConn
-	scratch segScratch
 
 	// Steps holds the packets kept for ladder diagrams (Config.KeepSteps):
 	// the first ones, then, after StepsElided left out, the most recent.
@@ -156,7 +161,6 @@ type Flow struct {
 	Steps       []Step
 	StepsElided uint64
 	stepsNext   int // the oldest of the most recent steps, in the ring Steps[len(Steps)/2:]
-
 }
 
 // Dir returns the direction of a segment sent by src.
