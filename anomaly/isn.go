@@ -2,6 +2,8 @@ package anomaly
 
 import (
 	"fmt"
+	"hash/maphash"
+	"math/bits"
 	"net/netip"
 	"time"
 
@@ -398,7 +400,7 @@ var hintNames = [numHints]string{"clock_4us", "clock_linux_64ns", "linux_timewai
 type host struct {
 	ring  []isnSample // S_H in arrival order; ring[head] is the oldest once full
 	head  int
-	index map[tupleKey]int32 // nil while len(ring) <= indexFrom
+	index *tupleIndex // nil while len(ring) <= indexFrom
 	hints *[numHints]hintAgg
 }
 
@@ -408,10 +410,7 @@ const indexFrom = 16
 // find returns the ring position of the sample of k, or -1.
 func (h *host) find(k tupleKey) int {
 	if h.index != nil {
-		if i, ok := h.index[k]; ok {
-			return int(i)
-		}
-		return -1
+		return h.index.find(h.ring, k)
 	}
 	for i := range h.ring {
 		if h.ring[i].key == k {
@@ -419,6 +418,90 @@ func (h *host) find(k tupleKey) int {
 		}
 	}
 	return -1
+}
+
+// tupleIndex maps a host's tuples to their ring positions: an open-
+// addressing table (linear probing) of positions + 1, the keys read from
+// the ring. A map[tupleKey]int32 did the same, but the ring's evictions
+// (a delete and an insert per sample once the ring is full) left the
+// map's tombstones behind and grew each busy host's map to some 5000
+// slots: 5 MB for 32 servers on a long capture (issue 7). This one has
+// no tombstones (deletion shifts entries back) and 2 to 4 slots per
+// sample: 16 KiB per host at MaxSamplesPerHost.
+type tupleIndex struct {
+	slots []int32 // ring position + 1; 0 is empty
+	n     int
+	seed  maphash.Seed // per host, so crafted tuples cannot be made to collide
+}
+
+func newTupleIndex(ring []isnSample) *tupleIndex {
+	x := &tupleIndex{seed: maphash.MakeSeed()}
+	x.rehash(ring)
+	return x
+}
+
+// rehash rebuilds x from ring, with at least four slots per sample so that
+// it takes the ring's growth to twice its length before the next.
+func (x *tupleIndex) rehash(ring []isnSample) {
+	x.slots = make([]int32, 1<<bits.Len(uint(4*len(ring)-1)))
+	x.n = 0
+	for i := range ring {
+		x.insert(ring, ring[i].key, i)
+	}
+}
+
+func (x *tupleIndex) home(k tupleKey) int {
+	return int(maphash.Comparable(x.seed, k)) & (len(x.slots) - 1)
+}
+
+func (x *tupleIndex) find(ring []isnSample, k tupleKey) int {
+	mask := len(x.slots) - 1
+	for i := x.home(k); x.slots[i] != 0; i = (i + 1) & mask {
+		if p := int(x.slots[i]) - 1; ring[p].key == k {
+			return p
+		}
+	}
+	return -1
+}
+
+// insert adds k, which ring already holds at position pos and x does
+// not, to x. Past half full, x is rebuilt larger (from ring, k included).
+func (x *tupleIndex) insert(ring []isnSample, k tupleKey, pos int) {
+	if 2*(x.n+1) > len(x.slots) {
+		x.rehash(ring)
+		return
+	}
+	mask := len(x.slots) - 1
+	i := x.home(k)
+	for x.slots[i] != 0 {
+		i = (i + 1) & mask
+	}
+	x.slots[i] = int32(pos + 1)
+	x.n++
+}
+
+// remove deletes k, whose sample ring still holds, from x. Entries after
+// it in its probe run move back, so that no lookup stops early.
+func (x *tupleIndex) remove(ring []isnSample, k tupleKey) {
+	mask := len(x.slots) - 1
+	i := x.home(k)
+	for x.slots[i] != 0 && ring[x.slots[i]-1].key != k {
+		i = (i + 1) & mask
+	}
+	if x.slots[i] == 0 {
+		return
+	}
+	for j := (i + 1) & mask; x.slots[j] != 0; j = (j + 1) & mask {
+		// The entry at j may fill the hole at i unless its home lies
+		// cyclically in (i, j].
+		h := x.home(ring[x.slots[j]-1].key)
+		if (j > i && (h <= i || h > j)) || (j < i && h <= i && h > j) {
+			x.slots[i] = x.slots[j]
+			i = j
+		}
+	}
+	x.slots[i] = 0
+	x.n--
 }
 
 // ISNTracker scores the ISN generators of the hosts in a capture
@@ -516,21 +599,20 @@ func (tr *ISNTracker) AddSample(s ISNSample) {
 		tr.total++
 		switch n := len(h.ring); {
 		case h.index != nil:
-			h.index[tk] = int32(n - 1)
+			h.index.insert(h.ring, tk, n-1)
 		case n > indexFrom:
-			h.index = make(map[tupleKey]int32, 2*n)
-			for i := range h.ring {
-				h.index[h.ring[i].key] = int32(i)
-			}
+			h.index = newTupleIndex(h.ring)
 		}
 	} else {
 		// The oldest sample makes way, and its tuple is forgotten.
 		old := &h.ring[h.head]
 		if h.index != nil {
-			delete(h.index, old.key)
-			h.index[tk] = int32(h.head)
+			h.index.remove(h.ring, old.key)
 		}
 		*old = isnSample{s.ISN, ns, tk, now}
+		if h.index != nil {
+			h.index.insert(h.ring, tk, h.head)
+		}
 		h.head = (h.head + 1) % len(h.ring)
 		tr.stats.Evicted++
 	}

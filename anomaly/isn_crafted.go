@@ -16,6 +16,9 @@ type crafted struct {
 	win     []craftedSYN
 	head, n int
 	byISN   map[uint32]craftedCount
+	// srcs counts the SYNs of each source of an ISN value that more than
+	// one source sent in the window.
+	srcs    map[uint32]map[netip.Addr]int
 	found   map[uint32]*craftedFinding
 	dropped int // crafted ISN values past craftedMaxFindings
 }
@@ -26,13 +29,16 @@ type craftedSYN struct {
 	src netip.Addr
 }
 
-// craftedCount is one ISN value's SYNs in the window. While srcs is nil
-// every one of them came from first: random ISNs (count 1) and
-// retransmitted SYNs never allocate.
+// craftedCount is one ISN value's SYNs in the window, and the ring
+// position of the latest. Until crafted.srcs has the value, every one of
+// them came from the source of the latest: random ISNs (count 1) and
+// retransmitted SYNs never allocate. The window holds up to craftedCap SYNs
+// of mostly distinct values, so the map holding these is as large: at 8
+// bytes, pointer-free, it takes 1 MB where a count, the first source and a
+// map pointer took 6 (issue 7).
 type craftedCount struct {
-	count int
-	first netip.Addr
-	srcs  map[netip.Addr]int
+	count int32
+	last  int32
 }
 
 type craftedFinding struct {
@@ -60,25 +66,34 @@ func (c *crafted) add(isn uint32, src netip.Addr, ns int64, st *ISNStats) {
 		c.n--
 	}
 	e := craftedSYN{ns, isn, src}
+	pos := (c.head + c.n) % craftedCap
 	if len(c.win) < craftedCap {
-		c.win = append(c.win, e)
+		c.win = append(c.win, e) // at pos: the ring has not wrapped yet
 	} else {
-		c.win[(c.head+c.n)%craftedCap] = e
+		c.win[pos] = e
 	}
 	c.n++
 
 	cc := c.byISN[isn]
-	switch {
-	case cc.count == 0:
-		cc.first = src
-	case cc.srcs != nil:
-		cc.srcs[src]++
-	case src != cc.first:
-		cc.srcs = map[netip.Addr]int{cc.first: cc.count, src: 1}
+	srcs := 0
+	if cc.count > 0 {
+		m := c.srcs[isn]
+		switch {
+		case m != nil:
+			m[src]++
+		case src != c.win[cc.last].src:
+			if c.srcs == nil {
+				c.srcs = make(map[uint32]map[netip.Addr]int)
+			}
+			m = map[netip.Addr]int{c.win[cc.last].src: int(cc.count), src: 1}
+			c.srcs[isn] = m
+		}
+		srcs = len(m)
 	}
 	cc.count++
+	cc.last = int32(pos)
 	c.byISN[isn] = cc
-	if cc.count < craftedSYNs || len(cc.srcs) < craftedSources {
+	if cc.count < craftedSYNs || srcs < craftedSources {
 		return
 	}
 	f := c.found[isn]
@@ -91,24 +106,30 @@ func (c *crafted) add(isn uint32, src netip.Addr, ns int64, st *ISNStats) {
 		c.found[isn] = f
 	}
 	f.last = max(f.last, ns)
-	if cc.count > f.syns {
-		f.syns, f.window = cc.count, c.n
+	if int(cc.count) > f.syns {
+		f.syns, f.window = int(cc.count), c.n
 	}
-	f.sources = max(f.sources, len(cc.srcs))
+	f.sources = max(f.sources, srcs)
 }
 
 func (c *crafted) remove(e craftedSYN) {
 	cc := c.byISN[e.isn]
 	cc.count--
+	m := c.srcs[e.isn]
 	if cc.count <= 0 {
 		delete(c.byISN, e.isn)
+		if m != nil {
+			delete(c.srcs, e.isn)
+		}
 		return
 	}
-	if cc.srcs != nil {
-		if cc.srcs[e.src]--; cc.srcs[e.src] <= 0 {
-			delete(cc.srcs, e.src)
+	if m != nil {
+		if m[e.src]--; m[e.src] <= 0 {
+			delete(m, e.src)
 		}
 	}
+	// The latest SYN of the value is still in the window: the ring lets
+	// the oldest go first.
 	c.byISN[e.isn] = cc
 }
 

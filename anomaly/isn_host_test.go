@@ -61,8 +61,8 @@ func TestHostTupleIndex(t *testing.T) {
 			}
 		}
 		h := tr.hosts[hostKey{host, RoleServer}]
-		if len(h.ring) != len(m.order) || h.index == nil || len(h.index) != len(m.order) {
-			t.Fatalf("seed %d: ring %d, index %d, want %d tuples indexed", seed, len(h.ring), len(h.index), len(m.order))
+		if len(h.ring) != len(m.order) || h.index == nil || h.index.n != len(m.order) {
+			t.Fatalf("seed %d: ring %d, index %d, want %d tuples indexed", seed, len(h.ring), h.index.n, len(m.order))
 		}
 		for i, k := range m.order {
 			got := h.ring[(h.head+i)%len(h.ring)]

@@ -3,6 +3,7 @@ package anomaly
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -87,86 +88,174 @@ func (s *portSet) add(p uint16) {
 	s.many[p] = struct{}{}
 }
 
-// scanOne is a pair of one connection so far, kept in 48 bytes: most pairs
-// followed (one refused or reset connection between two hosts, among the
-// normal traffic of a busy capture) never see a second one, and up to
-// maxScanPairs of them are held (issue 7: the pairs were the engine state
-// that grew most with a capture's length). A second connection, or judging
-// the pair, makes it a scanPair with the same content.
+// scanOne is a pair in compact form: a few connections to at most
+// len(ports) distinct ports, counted in bytes. Up to maxScanPairs pairs are
+// held for two windows, and on a long capture the cap is reached: most
+// pairs are one refused or reset connection between two hosts, or one such
+// probe followed by the same client's ordinary connections to the same
+// server, and never anything like a scan (issue 7: held as a *scanPair and
+// a map entry each, the pairs were 20 MB of the engine's 58 at 20 M
+// packets, the state that grew most with a capture's length). It is
+// pointer-free, so the map holding it is not scanned by the garbage
+// collector. A fifth port or a 256th connection gives the pair its full
+// form (pair), as does judging a pair that may be a scan.
 type scanOne struct {
-	start, last           int64 // the connection's first and last packet, Unix ns
+	start                 int64 // the window's start, Unix ns
+	first, last           int64 // the earliest connection's first and the latest one's last packet, Unix ns
 	firstFrame, lastFrame uint64
 	conn                  uint64
-	port                  uint16
-	kind                  int8 // probe kind, or -1
-	open, data            bool
+	ports                 [4]uint16 // ports[:nports] are the distinct ports probed
+	nports                uint8
+	open                  uint8 // bit i: ports[i] answered with SYN-ACK
+	attempts, withData    uint8
+	probes                [probeKinds]uint8
 }
 
-// pair returns the scanPair holding o's connection.
+// oneMax is the most connections a scanOne counts: its counters are bytes,
+// and none of them exceeds attempts.
+const oneMax = 255
+
+// pair returns the scanPair holding o's connections.
 func (o *scanOne) pair() *scanPair {
-	first := time.Unix(0, o.start).UTC()
-	p := &scanPair{start: first, first: first, firstFrame: o.firstFrame, conn: o.conn,
-		lastFrame: o.lastFrame, last: time.Unix(0, o.last).UTC(), attempts: 1}
-	p.ports.add(o.port)
-	if o.open {
-		p.open.add(o.port)
+	p := &scanPair{start: utc(o.start), first: utc(o.first), firstFrame: o.firstFrame, conn: o.conn,
+		lastFrame: o.lastFrame, last: utc(o.last), attempts: uint64(o.attempts), withData: uint64(o.withData)}
+	for i, port := range o.ports[:o.nports] {
+		p.ports.add(port)
+		if o.open>>i&1 != 0 {
+			p.open.add(port)
+		}
 	}
-	if o.kind >= 0 {
-		p.probes[o.kind]++
-	}
-	if o.data {
-		p.withData++
+	for i, n := range o.probes {
+		p.probes[i] = uint64(n)
 	}
 	return p
 }
 
-// take removes k's pair from s and returns it (nil if none).
-func (s *scans) take(k scanKey) *scanPair {
-	if p := s.pairs[k]; p != nil {
-		delete(s.pairs, k)
-		return p
+// fits reports whether o can take one more connection to port without
+// losing count.
+func (o *scanOne) fits(port uint16) bool {
+	if o.attempts >= oneMax {
+		return false
 	}
-	if o, ok := s.ones[k]; ok {
-		delete(s.ones, k)
-		return o.pair()
-	}
-	return nil
+	return o.nports < uint8(len(o.ports)) || slices.Contains(o.ports[:o.nports], port)
 }
 
-// keysBefore returns the keys of the pairs (of either kind) that began at
-// or before t, or all of them, in order of first frame: the order in which
-// they are judged, so that findings come out the same on every run.
-func (s *scans) keysBefore(t time.Time, all bool) []scanKey {
+// add counts one more connection of the pair, to port; o.fits(port) must
+// hold. It mirrors scans.flow's update of a scanPair.
+func (o *scanOne) add(f *reassembly.Flow, port uint16, kind int, data bool) {
+	i := slices.Index(o.ports[:o.nports], port)
+	if i < 0 {
+		i = int(o.nports)
+		o.ports[i] = port
+		o.nports++
+	}
+	if f.Half[fsm.DirServer].SentSYNACK() {
+		o.open |= 1 << i
+	}
+	o.attempts++
+	if kind >= 0 {
+		o.probes[kind]++
+	}
+	if data {
+		o.withData++
+	}
+	if f.FirstFrame < o.firstFrame {
+		o.firstFrame, o.first, o.conn = f.FirstFrame, f.First.UnixNano(), f.ID
+	}
+	if f.LastFrame > o.lastFrame {
+		o.lastFrame, o.last = f.LastFrame, f.Last.UnixNano()
+	}
+}
+
+// oneKey is a scanKey packed for the compact pairs' map: pointer-free, like
+// the map's values, and 33 bytes instead of 48. Addresses with a zone
+// (never made by capture) are not packed; their pairs take the full form
+// at once.
+type oneKey struct {
+	src, dst [16]byte
+	v4       uint8 // bit 0: src is IPv4, bit 1: dst is IPv4
+}
+
+func packKey(k scanKey) (oneKey, bool) {
+	if k.src.Zone() != "" || k.dst.Zone() != "" {
+		return oneKey{}, false
+	}
+	var v4 uint8
+	if k.src.Is4() {
+		v4 |= 1
+	}
+	if k.dst.Is4() {
+		v4 |= 2
+	}
+	return oneKey{k.src.As16(), k.dst.As16(), v4}, true
+}
+
+func (k oneKey) unpack() scanKey {
+	src, dst := netip.AddrFrom16(k.src), netip.AddrFrom16(k.dst)
+	if k.v4&1 != 0 {
+		src = src.Unmap()
+	}
+	if k.v4&2 != 0 {
+		dst = dst.Unmap()
+	}
+	return scanKey{src, dst}
+}
+
+// maybeScan reports whether a pair with these counts passes judge's test.
+func (e *Engine) maybeScan(ports int, withData, attempts uint64) bool {
+	return ports >= e.cfg.ScanMinPorts && float64(withData) <= e.cfg.ScanMaxCompleted*float64(attempts)
+}
+
+// judgeBefore judges the pairs (of either form) that began at or before
+// t, or all of them, in order of first frame, so that findings come out
+// the same on every run. Only a pair that may be a scan is sorted and
+// judged; the others are dropped (when not all) or left for the garbage
+// collector (at the end): judging them finds nothing, and the end of a long
+// capture holds maxScanPairs of them (issue 7: sorting and expanding them
+// all took 20 MB at once, the run's peak).
+func (s *scans) judgeBefore(e *Engine, t time.Time, all bool) {
 	type kf struct {
 		k     scanKey
 		frame uint64
 	}
-	var old []kf
+	var judged []kf
 	for k, p := range s.pairs {
-		if all || !p.start.After(t) {
-			old = append(old, kf{k, p.firstFrame})
+		if !all && p.start.After(t) {
+			continue
+		}
+		if e.maybeScan(p.ports.len(), p.withData, p.attempts) {
+			judged = append(judged, kf{k, p.firstFrame})
+		} else if !all {
+			delete(s.pairs, k)
 		}
 	}
 	ns := t.UnixNano()
 	for k, o := range s.ones {
-		if all || o.start <= ns {
-			old = append(old, kf{k, o.firstFrame})
+		if !all && o.start > ns {
+			continue
+		}
+		if e.maybeScan(int(o.nports), uint64(o.withData), uint64(o.attempts)) {
+			// Rare: ScanMinPorts is at most 4. The full form holds it.
+			sk := k.unpack()
+			s.pairs[sk] = o.pair()
+			judged = append(judged, kf{sk, o.firstFrame})
+		}
+		if !all {
+			delete(s.ones, k)
 		}
 	}
-	sort.Slice(old, func(i, j int) bool { return old[i].frame < old[j].frame })
-	keys := make([]scanKey, len(old))
-	for i := range old {
-		keys[i] = old[i].k
+	sort.Slice(judged, func(i, j int) bool { return judged[i].frame < judged[j].frame })
+	for _, x := range judged {
+		s.judge(e, x.k, s.pairs[x.k])
 	}
-	return keys
 }
 
 // scans finds port scans (issue 4): one source touching many ports of one
 // host within a window, few of the connections carrying data. Zeek's
 // scan.zeek (Scan::Port_Scan) uses the same shape: 15 ports in 5 minutes.
 type scans struct {
-	pairs map[scanKey]*scanPair
-	ones  map[scanKey]scanOne // pairs of one connection so far
+	pairs map[scanKey]*scanPair // pairs in full form
+	ones  map[oneKey]scanOne    // pairs in compact form (most)
 	found map[scanKey]*Finding
 	order []scanKey
 	swept time.Time // when expire last looked
@@ -212,35 +301,69 @@ func (s *scans) flow(e *Engine, f *reassembly.Flow, now time.Time) {
 	s.expire(e, now)
 	kind, data := probe(f)
 	k := scanKey{f.Client.Addr(), f.Server.Addr()}
+	ok, packed := packKey(k)
 	p := s.pairs[k]
-	if p == nil {
-		if o, ok := s.ones[k]; ok {
-			// A second connection: the pair takes its full form.
-			delete(s.ones, k)
-			p = o.pair()
-			s.pairs[k] = p
-		}
+	var o scanOne
+	held := p != nil
+	if !held && packed {
+		o, held = s.ones[ok]
 	}
-	if kind < 0 && p == nil {
+	if kind < 0 && !held {
 		return // ordinary traffic between hosts not (yet) seen probing
 	}
-	if p != nil && f.First.Sub(p.start) >= e.cfg.ScanWindow {
-		s.judge(e, k, p)
-		p = nil
+	if held {
+		start := o.start
+		if p != nil {
+			start = p.start.UnixNano()
+		}
+		if f.First.UnixNano()-start >= int64(e.cfg.ScanWindow) {
+			// The flow began after the pair's window: judge the pair,
+			// and the flow opens a new one.
+			if p == nil {
+				delete(s.ones, ok)
+				if !e.maybeScan(int(o.nports), uint64(o.withData), uint64(o.attempts)) {
+					o = scanOne{}
+				} else {
+					p = o.pair()
+				}
+			}
+			if p != nil {
+				s.judge(e, k, p)
+			}
+			p, held = nil, false
+		}
 	}
-	if p == nil {
+	port := f.Server.Port()
+	if !held {
 		if len(s.pairs)+len(s.ones) >= maxScanPairs {
 			return // left out: the cap bounds memory
 		}
 		if s.pairs == nil {
 			s.pairs = make(map[scanKey]*scanPair)
-			s.ones = make(map[scanKey]scanOne)
+			s.ones = make(map[oneKey]scanOne)
 		}
-		s.ones[k] = scanOne{start: f.First.UnixNano(), last: f.Last.UnixNano(), firstFrame: f.FirstFrame, lastFrame: f.LastFrame,
-			conn: f.ID, port: f.Server.Port(), kind: int8(kind), open: f.Half[fsm.DirServer].SentSYNACK(), data: data}
+		first := f.First.UnixNano()
+		o = scanOne{start: first, first: first, last: f.Last.UnixNano(), firstFrame: f.FirstFrame, lastFrame: f.LastFrame, conn: f.ID}
+		o.add(f, port, kind, data)
+		if packed {
+			s.ones[ok] = o
+		} else {
+			s.pairs[k] = o.pair()
+		}
 		return
 	}
-	port := f.Server.Port()
+	if p == nil {
+		if o.fits(port) {
+			o.add(f, port, kind, data)
+			s.ones[ok] = o
+			return
+		}
+		// A fifth port or the 256th connection: the pair takes its full
+		// form.
+		delete(s.ones, ok)
+		p = o.pair()
+		s.pairs[k] = p
+	}
 	if p.ports.len() < maxScanPorts {
 		p.ports.add(port)
 		if f.Half[fsm.DirServer].SentSYNACK() {
@@ -313,17 +436,13 @@ func (s *scans) expire(e *Engine, now time.Time) {
 		return
 	}
 	s.swept = now
-	for _, k := range s.keysBefore(now.Add(-2*e.cfg.ScanWindow), false) {
-		s.judge(e, k, s.take(k))
-	}
+	s.judgeBefore(e, now.Add(-2*e.cfg.ScanWindow), false)
 }
 
 // finish judges the pairs still open and returns the scans found, in order
 // of discovery.
 func (s *scans) finish(e *Engine) []Finding {
-	for _, k := range s.keysBefore(time.Time{}, true) {
-		s.judge(e, k, s.take(k))
-	}
+	s.judgeBefore(e, time.Time{}, true)
 	out := make([]Finding, 0, len(s.order))
 	for _, k := range s.order {
 		out = append(out, *s.found[k])
