@@ -54,25 +54,33 @@ func (n nanotime) time() time.Time {
 
 // receipt is a captured segment not yet applied to its receiver (see
 // Conn.deliver), reduced to what receiving it needs so that the held slots
-// stay small in every flow.
+// stay small in every flow. Its flags are kept beside it, in
+// Endpoint.heldFlags, and its two 64-bit values in halves: with nothing
+// that needs 8-byte alignment it takes 28 bytes, where a uint64 and a
+// trailing Flags byte would pad it to 32.
 type receipt struct {
-	frame uint64
-	ns    nanotime // capture time
+	frame halves // frame number
+	ns    halves // capture time, a nanotime
 	seq   Seq
 	ack   Seq
 	len   uint32
-	flags Flags
 }
+
+// halves is a uint64 as its low and high 32 bits.
+type halves [2]uint32
+
+func split(v uint64) halves     { return halves{uint32(v), uint32(v >> 32)} }
+func (h halves) uint64() uint64 { return uint64(h[0]) | uint64(h[1])<<32 }
 
 func makeReceipt(frame uint64, ts time.Time, s *Segment) receipt {
-	return receipt{frame: frame, ns: nanoOf(ts), seq: s.Seq, ack: s.Ack, len: s.Len, flags: s.Flags}
+	return receipt{frame: split(frame), ns: split(uint64(nanoOf(ts))), seq: s.Seq, ack: s.Ack, len: s.Len}
 }
 
-func (r *receipt) segment() Segment {
-	return Segment{Seq: r.seq, Ack: r.ack, Len: r.len, Flags: r.flags}
+func (r *receipt) segment(f Flags) Segment {
+	return Segment{Seq: r.seq, Ack: r.ack, Len: r.len, Flags: f}
 }
 
-func (r *receipt) time() time.Time { return r.ns.time() }
+func (r *receipt) time() time.Time { return nanotime(r.ns.uint64()).time() }
 
 // maxHeld bounds the receipts held per endpoint, so a one-sided capture
 // cannot grow memory.
@@ -82,10 +90,11 @@ const maxHeld = 4
 // fields use RFC 9293 names (§3.3.1) as seen on the wire: what this endpoint
 // sent (ISS, SndNxt) and what it acknowledged (RcvNxt).
 //
-// Fields are ordered by size, so that nothing is padding, and by use: the
-// one-byte states and flags, the counters and the sequence numbers, which
-// every Step reads, come first and share a cache line; the times and the
-// held receipts, which a Step touches only for data, SYN or FIN, follow.
+// Fields are ordered by size, so that only 4 bytes are padding, and by use:
+// the one-byte states and flags, the counters and the sequence numbers,
+// which every Step reads, come first and share a cache line; the times and
+// the held receipts, which a Step touches only for data, SYN or FIN,
+// follow.
 type Endpoint struct {
 	State   State
 	Initial State // the state before the first transition: CLOSED for an opener, LISTEN for a listener
@@ -105,9 +114,10 @@ type Endpoint struct {
 	SACKPerm  bool
 	HasTS     bool
 
-	nheld  uint8 // receipts in held; at most maxHeld
-	bits   epBits
-	preRst State // its state before the run of RSTs that bitRSTRejected is about
+	nheld     uint8 // receipts in held; at most maxHeld
+	bits      epBits
+	preRst    State          // its state before the run of RSTs that bitRSTRejected is about
+	heldFlags [maxHeld]Flags // the flags of the receipts in held
 
 	Window   uint16
 	MSS      uint16
@@ -569,6 +579,7 @@ func (c *Conn) deliver(r Dir, frame uint64, ts time.Time, s *Segment) Violation 
 			c.applyHeld(r)
 		}
 		e.held[e.nheld] = makeReceipt(frame, ts, s)
+		e.heldFlags[e.nheld] = s.Flags
 		e.nheld++
 		return ViolationNone
 	}
@@ -585,7 +596,7 @@ func (c *Conn) interesting(r Dir, s *Segment) bool {
 		if e := &c.Ep[r]; e.nheld > 0 && s.Flags&FlagRST == 0 {
 			// A retransmitted SYN or FIN already held adds nothing.
 			last := &e.held[e.nheld-1]
-			if last.flags == s.Flags && last.seq == s.Seq && last.len == s.Len {
+			if e.heldFlags[e.nheld-1] == s.Flags && last.seq == s.Seq && last.len == s.Len {
 				return false
 			}
 		}
@@ -611,7 +622,7 @@ func (s State) awaitsACK() bool {
 func (c *Conn) resolveHeld(d Dir, frame uint64, ts time.Time, s *Segment) {
 	e := &c.Ep[d]
 	for e.nheld > 0 {
-		h := e.held[0].segment()
+		h := e.held[0].segment(e.heldFlags[0])
 		if h.Flags&(FlagSYN|FlagFIN) != 0 {
 			if s.Flags&FlagACK == 0 || s.Ack.LessThan(h.End()) {
 				return
@@ -645,19 +656,20 @@ func synAckAcceptable(e *Endpoint, ack Seq) bool {
 // applyHeld applies the oldest held receipt of d.
 func (c *Conn) applyHeld(d Dir) {
 	e := &c.Ep[d]
-	h := e.held[0]
+	h, f := e.held[0], e.heldFlags[0]
 	c.dropHeld(d)
-	seg := h.segment()
+	seg := h.segment(f)
 	// The receipt's own violation (a SYN-ACK acknowledging the wrong
 	// thing, say) is counted now: the Step that held it reported none.
-	c.note(c.receive(d, h.frame, h.time(), &seg))
+	c.note(c.receive(d, h.frame.uint64(), h.time(), &seg))
 }
 
 func (c *Conn) dropHeld(d Dir) {
 	e := &c.Ep[d]
 	copy(e.held[:], e.held[1:e.nheld])
+	copy(e.heldFlags[:], e.heldFlags[1:e.nheld])
 	e.nheld--
-	e.held[e.nheld] = receipt{}
+	e.held[e.nheld], e.heldFlags[e.nheld] = receipt{}, 0
 }
 
 // flushHeld applies every receipt held for d, oldest first.
@@ -920,7 +932,7 @@ func (c *Conn) Settle() {
 func (c *Conn) Finish(now time.Time) {
 	for d := range c.Ep {
 		e := &c.Ep[d]
-		for e.nheld > 0 && !e.Sent && e.held[0].flags&(FlagSYN|FlagACK) == FlagSYN {
+		for e.nheld > 0 && !e.Sent && e.heldFlags[0]&(FlagSYN|FlagACK) == FlagSYN {
 			// A SYN its target never answered is no evidence that it
 			// arrived: the target's state stays unknown.
 			c.dropHeld(Dir(d))

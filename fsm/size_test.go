@@ -15,9 +15,9 @@ func TestSizes(t *testing.T) {
 		name      string
 		got, want uintptr
 	}{
-		{"Conn", unsafe.Sizeof(Conn{}), 624},
-		{"Endpoint", unsafe.Sizeof(Endpoint{}), 216},
-		{"receipt", unsafe.Sizeof(receipt{}), 32},
+		{"Conn", unsafe.Sizeof(Conn{}), 608},
+		{"Endpoint", unsafe.Sizeof(Endpoint{}), 208},
+		{"receipt", unsafe.Sizeof(receipt{}), 28},
 		{"Transition", unsafe.Sizeof(Transition{}), 56},
 		{"nanotime", unsafe.Sizeof(nanotime(0)), 8},
 	} {
