@@ -88,20 +88,21 @@ func (s *portSet) add(p uint16) {
 	s.many[p] = struct{}{}
 }
 
-// scanOne is a pair in compact form: a few connections to at most
-// len(ports) distinct ports, counted in bytes. Up to maxScanPairs pairs are
-// held for two windows, and on a long capture the cap is reached: most
-// pairs are one refused or reset connection between two hosts, or one such
-// probe followed by the same client's ordinary connections to the same
-// server, and never anything like a scan (issue 7: held as a *scanPair and
-// a map entry each, the pairs were 20 MB of the engine's 58 at 20 M
-// packets, the state that grew most with a capture's length). It is
-// pointer-free, so the map holding it is not scanned by the garbage
-// collector. A fifth port or a 256th connection gives the pair its full
-// form (pair), as does judging a pair that may be a scan.
+// scanOne is a pair in compact form: connections to at most len(ports)
+// distinct ports, counted in bytes, none of them earlier (by first frame)
+// than the one that opened the pair, so that its window starts at first.
+// Up to maxScanPairs pairs are held for two windows, and on a long capture
+// the cap is reached: most pairs are one refused or reset connection
+// between two hosts, or one such probe followed by the same client's
+// ordinary connections to the same server, and never anything like a scan
+// (issue 7: held as a *scanPair and a map entry each, the pairs were 20 MB
+// of the engine's 58 at 20 M packets, the state that grew most with a
+// capture's length). It is pointer-free, 64 bytes, so the maps holding it
+// are not scanned by the garbage collector. A fifth port, the 256th
+// connection or an earlier one gives the pair its full form (pair), as does
+// judging a pair that may be a scan.
 type scanOne struct {
-	start                 int64 // the window's start, Unix ns
-	first, last           int64 // the earliest connection's first and the latest one's last packet, Unix ns
+	first, last           int64 // the first connection's first and the latest one's last packet, Unix ns
 	firstFrame, lastFrame uint64
 	conn                  uint64
 	ports                 [4]uint16 // ports[:nports] are the distinct ports probed
@@ -117,7 +118,8 @@ const oneMax = 255
 
 // pair returns the scanPair holding o's connections.
 func (o *scanOne) pair() *scanPair {
-	p := &scanPair{start: utc(o.start), first: utc(o.first), firstFrame: o.firstFrame, conn: o.conn,
+	first := utc(o.first)
+	p := &scanPair{start: first, first: first, firstFrame: o.firstFrame, conn: o.conn,
 		lastFrame: o.lastFrame, last: utc(o.last), attempts: uint64(o.attempts), withData: uint64(o.withData)}
 	for i, port := range o.ports[:o.nports] {
 		p.ports.add(port)
@@ -131,17 +133,17 @@ func (o *scanOne) pair() *scanPair {
 	return p
 }
 
-// fits reports whether o can take one more connection to port without
+// fits reports whether o can take one more connection, f to port, without
 // losing count.
-func (o *scanOne) fits(port uint16) bool {
-	if o.attempts >= oneMax {
+func (o *scanOne) fits(f *reassembly.Flow, port uint16) bool {
+	if o.attempts >= oneMax || f.FirstFrame < o.firstFrame {
 		return false
 	}
 	return o.nports < uint8(len(o.ports)) || slices.Contains(o.ports[:o.nports], port)
 }
 
-// add counts one more connection of the pair, to port; o.fits(port) must
-// hold. It mirrors scans.flow's update of a scanPair.
+// add counts one more connection of the pair, to port; o.fits(f, port)
+// must hold (or o be new). It mirrors scans.flow's update of a scanPair.
 func (o *scanOne) add(f *reassembly.Flow, port uint16, kind int, data bool) {
 	i := slices.Index(o.ports[:o.nports], port)
 	if i < 0 {
@@ -159,35 +161,19 @@ func (o *scanOne) add(f *reassembly.Flow, port uint16, kind int, data bool) {
 	if data {
 		o.withData++
 	}
-	if f.FirstFrame < o.firstFrame {
-		o.firstFrame, o.first, o.conn = f.FirstFrame, f.First.UnixNano(), f.ID
-	}
 	if f.LastFrame > o.lastFrame {
 		o.lastFrame, o.last = f.LastFrame, f.Last.UnixNano()
 	}
 }
 
 // oneKey is a scanKey packed for the compact pairs' map: pointer-free, like
-// the map's values, and 33 bytes instead of 48. Addresses with a zone
-// (never made by capture) are not packed; their pairs take the full form
-// at once.
+// the map's values, and 33 bytes instead of 48. A pair of two IPv4
+// addresses, most of them, is packed further into a uint64 (see onePos).
+// Addresses with a zone (never made by capture) are not packed; their
+// pairs take the full form at once.
 type oneKey struct {
 	src, dst [16]byte
 	v4       uint8 // bit 0: src is IPv4, bit 1: dst is IPv4
-}
-
-func packKey(k scanKey) (oneKey, bool) {
-	if k.src.Zone() != "" || k.dst.Zone() != "" {
-		return oneKey{}, false
-	}
-	var v4 uint8
-	if k.src.Is4() {
-		v4 |= 1
-	}
-	if k.dst.Is4() {
-		v4 |= 2
-	}
-	return oneKey{k.src.As16(), k.dst.As16(), v4}, true
 }
 
 func (k oneKey) unpack() scanKey {
@@ -201,9 +187,98 @@ func (k oneKey) unpack() scanKey {
 	return scanKey{src, dst}
 }
 
+func unpack4(k uint64) scanKey {
+	return scanKey{netip.AddrFrom4([4]byte{byte(k >> 56), byte(k >> 48), byte(k >> 40), byte(k >> 32)}),
+		netip.AddrFrom4([4]byte{byte(k >> 24), byte(k >> 16), byte(k >> 8), byte(k)})}
+}
+
+// onePos says where a pair's compact form lives: ones (IPv4 pairs, key
+// k4), ones6 (the others, key k6), or nowhere (packed false: zones).
+type onePos struct {
+	k4     uint64
+	k6     oneKey
+	v4     bool
+	packed bool
+}
+
+func posOf(k scanKey) onePos {
+	switch {
+	case k.src.Is4() && k.dst.Is4():
+		s, d := k.src.As4(), k.dst.As4()
+		return onePos{k4: uint64(s[0])<<56 | uint64(s[1])<<48 | uint64(s[2])<<40 | uint64(s[3])<<32 |
+			uint64(d[0])<<24 | uint64(d[1])<<16 | uint64(d[2])<<8 | uint64(d[3]), v4: true, packed: true}
+	case k.src.Zone() != "" || k.dst.Zone() != "":
+		return onePos{}
+	}
+	var v4 uint8
+	if k.src.Is4() {
+		v4 |= 1
+	}
+	if k.dst.Is4() {
+		v4 |= 2
+	}
+	return onePos{k6: oneKey{k.src.As16(), k.dst.As16(), v4}, packed: true}
+}
+
+func (s *scans) one(at onePos) (scanOne, bool) {
+	var o scanOne
+	var ok bool
+	switch {
+	case at.v4:
+		o, ok = s.ones[at.k4]
+	case at.packed:
+		o, ok = s.ones6[at.k6]
+	}
+	return o, ok
+}
+
+func (s *scans) setOne(at onePos, o scanOne) {
+	if at.v4 {
+		s.ones[at.k4] = o
+	} else {
+		s.ones6[at.k6] = o
+	}
+}
+
+func (s *scans) dropOne(at onePos) {
+	if at.v4 {
+		delete(s.ones, at.k4)
+	} else {
+		delete(s.ones6, at.k6)
+	}
+}
+
+// held is the number of pairs held, of either form.
+func (s *scans) held() int { return len(s.pairs) + len(s.ones) + len(s.ones6) }
+
 // maybeScan reports whether a pair with these counts passes judge's test.
 func (e *Engine) maybeScan(ports int, withData, attempts uint64) bool {
 	return ports >= e.cfg.ScanMinPorts && float64(withData) <= e.cfg.ScanMaxCompleted*float64(attempts)
+}
+
+// judgedPair is a pair to judge and its first frame, the order of judging.
+type judgedPair struct {
+	k     scanKey
+	frame uint64
+}
+
+// judgeOnes is judgeBefore's pass over one map of compact pairs.
+func judgeOnes[K comparable](s *scans, e *Engine, m map[K]scanOne, unpack func(K) scanKey, ns int64, all bool, judged []judgedPair) []judgedPair {
+	for k, o := range m {
+		if !all && o.first > ns {
+			continue
+		}
+		if e.maybeScan(int(o.nports), uint64(o.withData), uint64(o.attempts)) {
+			// Rare: ScanMinPorts is at most 4. The full form holds it.
+			sk := unpack(k)
+			s.pairs[sk] = o.pair()
+			judged = append(judged, judgedPair{sk, o.firstFrame})
+		}
+		if !all {
+			delete(m, k)
+		}
+	}
+	return judged
 }
 
 // judgeBefore judges the pairs (of either form) that began at or before
@@ -214,36 +289,20 @@ func (e *Engine) maybeScan(ports int, withData, attempts uint64) bool {
 // capture holds maxScanPairs of them (issue 7: sorting and expanding them
 // all took 20 MB at once, the run's peak).
 func (s *scans) judgeBefore(e *Engine, t time.Time, all bool) {
-	type kf struct {
-		k     scanKey
-		frame uint64
-	}
-	var judged []kf
+	var judged []judgedPair
 	for k, p := range s.pairs {
 		if !all && p.start.After(t) {
 			continue
 		}
 		if e.maybeScan(p.ports.len(), p.withData, p.attempts) {
-			judged = append(judged, kf{k, p.firstFrame})
+			judged = append(judged, judgedPair{k, p.firstFrame})
 		} else if !all {
 			delete(s.pairs, k)
 		}
 	}
 	ns := t.UnixNano()
-	for k, o := range s.ones {
-		if !all && o.start > ns {
-			continue
-		}
-		if e.maybeScan(int(o.nports), uint64(o.withData), uint64(o.attempts)) {
-			// Rare: ScanMinPorts is at most 4. The full form holds it.
-			sk := k.unpack()
-			s.pairs[sk] = o.pair()
-			judged = append(judged, kf{sk, o.firstFrame})
-		}
-		if !all {
-			delete(s.ones, k)
-		}
-	}
+	judged = judgeOnes(s, e, s.ones, unpack4, ns, all, judged)
+	judged = judgeOnes(s, e, s.ones6, oneKey.unpack, ns, all, judged)
 	sort.Slice(judged, func(i, j int) bool { return judged[i].frame < judged[j].frame })
 	for _, x := range judged {
 		s.judge(e, x.k, s.pairs[x.k])
@@ -255,7 +314,8 @@ func (s *scans) judgeBefore(e *Engine, t time.Time, all bool) {
 // scan.zeek (Scan::Port_Scan) uses the same shape: 15 ports in 5 minutes.
 type scans struct {
 	pairs map[scanKey]*scanPair // pairs in full form
-	ones  map[oneKey]scanOne    // pairs in compact form (most)
+	ones  map[uint64]scanOne    // pairs in compact form (most): two IPv4 addresses
+	ones6 map[oneKey]scanOne    // ... any other two
 	found map[scanKey]*Finding
 	order []scanKey
 	swept time.Time // when expire last looked
@@ -301,18 +361,18 @@ func (s *scans) flow(e *Engine, f *reassembly.Flow, now time.Time) {
 	s.expire(e, now)
 	kind, data := probe(f)
 	k := scanKey{f.Client.Addr(), f.Server.Addr()}
-	ok, packed := packKey(k)
+	at := posOf(k)
 	p := s.pairs[k]
 	var o scanOne
 	held := p != nil
-	if !held && packed {
-		o, held = s.ones[ok]
+	if !held {
+		o, held = s.one(at)
 	}
 	if kind < 0 && !held {
 		return // ordinary traffic between hosts not (yet) seen probing
 	}
 	if held {
-		start := o.start
+		start := o.first
 		if p != nil {
 			start = p.start.UnixNano()
 		}
@@ -320,10 +380,8 @@ func (s *scans) flow(e *Engine, f *reassembly.Flow, now time.Time) {
 			// The flow began after the pair's window: judge the pair,
 			// and the flow opens a new one.
 			if p == nil {
-				delete(s.ones, ok)
-				if !e.maybeScan(int(o.nports), uint64(o.withData), uint64(o.attempts)) {
-					o = scanOne{}
-				} else {
+				s.dropOne(at)
+				if e.maybeScan(int(o.nports), uint64(o.withData), uint64(o.attempts)) {
 					p = o.pair()
 				}
 			}
@@ -335,32 +393,32 @@ func (s *scans) flow(e *Engine, f *reassembly.Flow, now time.Time) {
 	}
 	port := f.Server.Port()
 	if !held {
-		if len(s.pairs)+len(s.ones) >= maxScanPairs {
+		if s.held() >= maxScanPairs {
 			return // left out: the cap bounds memory
 		}
 		if s.pairs == nil {
 			s.pairs = make(map[scanKey]*scanPair)
-			s.ones = make(map[oneKey]scanOne)
+			s.ones = make(map[uint64]scanOne)
+			s.ones6 = make(map[oneKey]scanOne)
 		}
-		first := f.First.UnixNano()
-		o = scanOne{start: first, first: first, last: f.Last.UnixNano(), firstFrame: f.FirstFrame, lastFrame: f.LastFrame, conn: f.ID}
+		o = scanOne{first: f.First.UnixNano(), last: f.Last.UnixNano(), firstFrame: f.FirstFrame, lastFrame: f.LastFrame, conn: f.ID}
 		o.add(f, port, kind, data)
-		if packed {
-			s.ones[ok] = o
+		if at.packed {
+			s.setOne(at, o)
 		} else {
 			s.pairs[k] = o.pair()
 		}
 		return
 	}
 	if p == nil {
-		if o.fits(port) {
+		if o.fits(f, port) {
 			o.add(f, port, kind, data)
-			s.ones[ok] = o
+			s.setOne(at, o)
 			return
 		}
-		// A fifth port or the 256th connection: the pair takes its full
-		// form.
-		delete(s.ones, ok)
+		// A fifth port, the 256th connection or one that began before
+		// the pair's first: the pair takes its full form.
+		s.dropOne(at)
 		p = o.pair()
 		s.pairs[k] = p
 	}
