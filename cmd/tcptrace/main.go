@@ -422,8 +422,8 @@ func newAnalysis(o *options, out io.Writer) *analysis {
 
 // record builds, encodes and writes the record of the finished flow f, and
 // hands f back to the table unless a report keeps it. It runs after the
-// findings engine has read f (pipeline.go), on the engine's goroutine or,
-// with a pipeline, on a goroutine of its own.
+// findings engine has read f: on the read loop's goroutine without a
+// pipeline, on the record stage's with one (pipeline.go).
 func (a *analysis) record(f *reassembly.Flow) {
 	a.keepTrace(f)
 	if a.pkts != nil {
