@@ -145,14 +145,24 @@ type zeekEndpoint struct {
 // fixed amount of state. The zero value is ready to use. Not safe for
 // concurrent use.
 type ZeekConn struct {
+	// What Observe reads or writes for every segment comes first, in 104
+	// bytes (two cache lines): the timers, the first piece's packet and
+	// byte counts, and the flags; then the endpoints. What only the first
+	// segments or a piece's end touch (the history letters, the frozen
+	// verdict and sizes) goes last.
+
 	// Zeek's timers, as capture times in Unix nanoseconds; 0 is unset
-	// (every timer is a capture time plus a positive delay). Observe
-	// checks them all on every segment, so they lead.
+	// (every timer is a capture time plus a positive delay).
 	lastTime int64    // the connection's last_time (Conn()->LastTime())
 	expire   [3]int64 // ExpireTimer chains: the constructor's and one per ConnectionClosed
 	attempt  int64    // AttemptTimer
 	reset    int64    // ResetTimer
 	del      int64    // ConnDeleteTimer
+
+	// The first piece's conn.log counters. They grow only while the first
+	// piece is open; its end fixes size and last as well (below).
+	pkts    [2]uint64 // ConnSize num_pkts, indexed by fsm.Dir
+	ipBytes [2]uint64 // ConnSize num_bytes_ip
 
 	histSeen uint32 // Connection's hist_seen
 	pieces   uint16 // Zeek connections started for this flow
@@ -165,28 +175,23 @@ type ZeekConn struct {
 	closeDefer   bool    // TSA close_deferred
 	deferGen     bool    // TSA deferred_gen_event
 	longInactive bool    // tcp_inactivity_timeout replaced the handshake timeout
-
 	// The current piece's history, as far as the SYN-ACK flip needs it:
-	// how many letters, and the first one.
+	// how many letters, and (histFirst, below) the first one.
 	histCount uint8
-	histFirst byte
+	frozen    bool // the first piece has ended: its verdict is below
 
-	// The first piece's history and, once it ended, its verdict.
-	frozen     bool
+	ep [2]zeekEndpoint // indexed by fsm.Dir
+
+	start, last int64     // start_time, and last_time once frozen
+	missed      [2]uint64 // content_gap lengths (conn.log missed_bytes)
+	frozenSize  [2]uint64 // TCP_Endpoint::Size once frozen
+
+	histFirst byte // the current piece's first history letter (read only when histCount is 1)
+	// The first piece's verdict once it ended, and its history.
 	frozenCS   uint8
 	frozenOrig fsm.Dir
 	histLen    uint8
 	hist       [zeekHistoryCap]byte
-
-	ep [2]zeekEndpoint // indexed by fsm.Dir
-
-	// The first piece's conn.log counters. They grow only while the first
-	// piece is open; its end fixes size and last as well.
-	pkts        [2]uint64 // ConnSize num_pkts, indexed by fsm.Dir
-	ipBytes     [2]uint64 // ConnSize num_bytes_ip
-	start, last int64     // start_time, and last_time once frozen
-	missed      [2]uint64 // content_gap lengths (conn.log missed_bytes)
-	frozenSize  [2]uint64 // TCP_Endpoint::Size once frozen
 }
 
 // ZeekCounts holds the numbers of the conn.log row Zeek writes for a flow's
