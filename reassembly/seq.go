@@ -490,11 +490,18 @@ func retransClass(now int64, fw, rw *wire, iRTT int64, seq fsm.Seq, seglen uint3
 // ackUnacked removes from h's unacked list what ack covers, as Wireshark
 // does on every segment of the reverse direction, and takes an RTT sample
 // from a segment it acknowledges exactly and that was sent only once.
+//
+// It runs on every segment, mostly finding nothing to drop: entries are
+// written only when they change or move, so that the list's memory is not
+// dirtied for nothing.
 func (h *Half) ackUnacked(ack fsm.Seq, now int64) {
 	list := h.w.unacked
+	if len(list) == 0 {
+		return
+	}
 	n := 0
 	for i := range list {
-		u := list[i]
+		u := &list[i]
 		switch {
 		case ack == u.end:
 			if !u.rexmit {
@@ -508,10 +515,14 @@ func (h *Half) ackUnacked(ack fsm.Seq, now int64) {
 		default:
 			continue // acknowledged before: drop it
 		}
-		list[n] = u
+		if n != i {
+			list[n] = *u
+		}
 		n++
 	}
-	h.w.unacked = list[:n]
+	if n != len(list) {
+		h.w.unacked = list[:n]
+	}
 }
 
 // inheritSeq carries the Wireshark analysis state of old, the incarnation

@@ -165,10 +165,10 @@ type DirStats struct {
 	ackUnseen         uint64 // bytes acknowledged beyond everything seen
 }
 
-type dupKey struct {
-	id  uint16
-	seq fsm.Seq
-}
+// dupKey is an IPv4 identification and a sequence number packed in one
+// word (id<<32 | seq), so that looking for a capture duplicate among the
+// last eight is eight integer compares.
+type dupKey uint64
 
 // ZeroWindowDuration returns the time the sender spent advertising a zero
 // window, counting a zero window still standing up to end.
@@ -313,7 +313,7 @@ func (f *Flow) account(now int64, d fsm.Dir, s *fsm.Segment, m *Meta) (rexmit bo
 		st.lastTSval = s.TSVal
 	}
 	if !m.IPv6 && m.IPID != 0 && s.Seq != 0 {
-		k := dupKey{m.IPID, s.Seq}
+		k := dupKey(m.IPID)<<32 | dupKey(s.Seq)
 		for _, x := range st.dups {
 			if x == k {
 				st.Duplicates++
