@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -58,5 +60,31 @@ func TestMSLSeconds(t *testing.T) {
 	}
 	if got := final("0.000001"); got["client"] != "CLOSED" {
 		t.Errorf("--msl 0.000001: client ends in %s, want CLOSED", got["client"])
+	}
+}
+
+// TestOutputDash checks that -o - writes the report on stdout, as -r - and
+// -w - name stdin and stdout, and creates no file named "-"; and that -w -
+// with -o - is refused, both would write to stdout.
+func TestOutputDash(t *testing.T) {
+	abs, err := filepath.Abs("../../pcaps/close_3way.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	t.Chdir(dir)
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"-q", "-T", "jsonl", "-o", "-", abs}, nil, &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), `"type":"connection"`) {
+		t.Errorf("-o -: stdout holds no connection line: %q", out.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "-")); err == nil {
+		t.Errorf(`-o - created a file named "-"`)
+	}
+	errb.Reset()
+	if code := run(context.Background(), []string{"-w", "-", "-o", "-", abs}, nil, &out, &errb); code != exitUsage || !strings.Contains(errb.String(), "-w - writes the pcap on stdout") {
+		t.Errorf("-w - -o -: exit %d, stderr %q; want a usage error", code, errb.String())
 	}
 }

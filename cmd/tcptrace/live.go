@@ -370,7 +370,7 @@ func checkLiveFlags(o *options, expr string, stderr io.Writer) int {
 		return usage("--snapshot-interval writes snapshot records in -T jsonl")
 	case o.user != "" && o.iface == "":
 		return usage("-Z drops privileges once the capture socket is open: it needs -i")
-	case o.write == "-" && o.output == "":
+	case o.write == "-" && (o.output == "" || o.output == "-"):
 		return usage("-w - writes the pcap on stdout: send the report elsewhere with -o")
 	case o.write != "" && o.write == o.output:
 		return usage("-w and -o name the same file")

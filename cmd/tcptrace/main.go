@@ -170,7 +170,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVarP(&o.filterExpr, "filter", "f", "", "keep only the frames matching `expr`, a tcpdump filter expression (or give it after -r/-i as trailing arguments)")
 	fs.BoolVarP(&o.listIfaces, "list-interfaces", "D", false, "list the interfaces -i can capture on and exit")
 	fs.VarP(&o.format, "format", "T", "report format: text, json, jsonl (one JSON object per connection as it completes), packets (one JSON object per TCP frame with its tshark-style analysis), zeek (a Zeek conn.log), zeek-json (its JSON variant), csv (one row per connection) or html (one self-contained page with pictures)")
-	fs.StringVarP(&o.output, "output", "o", "", "write the report to `file` instead of stdout")
+	fs.StringVarP(&o.output, "output", "o", "", "write the report to `file` instead of stdout (- for stdout)")
 	fs.Uint64VarP(&o.count, "count", "c", 0, "stop after reading `n` packets (0: no limit)")
 	fs.Var((*seconds)(&o.duration), "duration", "stop after this long: wall-clock time for -i, capture time from the first frame for -r (0: no limit)")
 	fs.IntVarP(&o.snaplen, "snaplen", "s", 0, "live capture: keep `n` bytes of each frame (0: 262144)")
@@ -293,7 +293,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 
 	out := stdout
-	if o.output != "" {
+	if o.output != "" && o.output != "-" {
 		f, err := os.Create(o.output)
 		if err != nil {
 			fmt.Fprintf(stderr, "tcptrace: %v\n", err)
