@@ -97,10 +97,11 @@ func (s *portSet) add(p uint16) {
 // ordinary connections to the same server, and never anything like a scan
 // (issue 7: held as a *scanPair and a map entry each, the pairs were 20 MB
 // of the engine's 58 at 20 M packets, the state that grew most with a
-// capture's length). It is pointer-free, 64 bytes, so the maps holding it
-// are not scanned by the garbage collector. A fifth port, the 256th
-// connection or an earlier one gives the pair its full form (pair), as does
-// judging a pair that may be a scan.
+// capture's length). It is pointer-free, and the tables hold it packed
+// (oneRec), so they are not scanned by the garbage collector. A fifth
+// port, the 256th connection, an earlier one or offsets that do not pack
+// give the pair its full form (pair), as does judging a pair that may be
+// a scan.
 type scanOne struct {
 	first, last           int64 // the first connection's first and the latest one's last packet, Unix ns
 	firstFrame, lastFrame uint64
@@ -166,26 +167,15 @@ func (o *scanOne) add(f *reassembly.Flow, port uint16, kind int, data bool) {
 	}
 }
 
-// oneKey is a scanKey packed for the compact pairs' map: pointer-free, like
-// the map's values, and 33 bytes instead of 48. A pair of two IPv4
-// addresses, most of them, is packed further into a uint64 (see onePos).
-// Addresses with a zone (never made by capture) are not packed; their
-// pairs take the full form at once.
-type oneKey struct {
-	src, dst [16]byte
-	v4       uint8 // bit 0: src is IPv4, bit 1: dst is IPv4
-}
+// oneKey is a pair of two IPv6 addresses packed for the compact pairs'
+// table: pointer-free, like the table's entries, and 32 bytes instead of
+// 48. A pair of two IPv4 addresses, most of them, is packed further into a
+// uint64 (see onePos). Addresses with a zone (never made by capture) and
+// pairs of an IPv4 and an IPv6 address (nor these: both come from one
+// packet) are not packed; their pairs take the full form at once.
+type oneKey struct{ src, dst [16]byte }
 
-func (k oneKey) unpack() scanKey {
-	src, dst := netip.AddrFrom16(k.src), netip.AddrFrom16(k.dst)
-	if k.v4&1 != 0 {
-		src = src.Unmap()
-	}
-	if k.v4&2 != 0 {
-		dst = dst.Unmap()
-	}
-	return scanKey{src, dst}
-}
+func (k oneKey) unpack() scanKey { return scanKey{netip.AddrFrom16(k.src), netip.AddrFrom16(k.dst)} }
 
 func unpack4(k uint64) scanKey {
 	return scanKey{netip.AddrFrom4([4]byte{byte(k >> 56), byte(k >> 48), byte(k >> 40), byte(k >> 32)}),
@@ -193,7 +183,7 @@ func unpack4(k uint64) scanKey {
 }
 
 // onePos says where a pair's compact form lives: ones (IPv4 pairs, key
-// k4), ones6 (the others, key k6), or nowhere (packed false: zones).
+// k4), ones6 (IPv6 pairs, key k6), or nowhere (packed false).
 type onePos struct {
 	k4     uint64
 	k6     oneKey
@@ -207,49 +197,52 @@ func posOf(k scanKey) onePos {
 		s, d := k.src.As4(), k.dst.As4()
 		return onePos{k4: uint64(s[0])<<56 | uint64(s[1])<<48 | uint64(s[2])<<40 | uint64(s[3])<<32 |
 			uint64(d[0])<<24 | uint64(d[1])<<16 | uint64(d[2])<<8 | uint64(d[3]), v4: true, packed: true}
-	case k.src.Zone() != "" || k.dst.Zone() != "":
-		return onePos{}
+	case k.src.Is6() && k.dst.Is6() && k.src.Zone() == "" && k.dst.Zone() == "":
+		return onePos{k6: oneKey{k.src.As16(), k.dst.As16()}, packed: true}
 	}
-	var v4 uint8
-	if k.src.Is4() {
-		v4 |= 1
-	}
-	if k.dst.Is4() {
-		v4 |= 2
-	}
-	return onePos{k6: oneKey{k.src.As16(), k.dst.As16(), v4}, packed: true}
+	return onePos{}
 }
 
 func (s *scans) one(at onePos) (scanOne, bool) {
-	var o scanOne
+	var r oneRec
 	var ok bool
 	switch {
 	case at.v4:
-		o, ok = s.ones[at.k4]
+		r, ok = s.ones.get(at.k4)
 	case at.packed:
-		o, ok = s.ones6[at.k6]
+		r, ok = s.ones6.get(at.k6)
 	}
-	return o, ok
+	if !ok {
+		return scanOne{}, false
+	}
+	return r.unpack(), true
 }
 
-func (s *scans) setOne(at onePos, o scanOne) {
-	if at.v4 {
-		s.ones[at.k4] = o
-	} else {
-		s.ones6[at.k6] = o
+// setOne holds o as k's pair, at at: packed, or in full form if its
+// offsets do not fit oneRec.
+func (s *scans) setOne(k scanKey, at onePos, o scanOne) {
+	r, ok := pack(&o)
+	switch {
+	case !ok:
+		s.dropOne(at)
+		s.pairs[k] = o.pair()
+	case at.v4:
+		s.ones.put(at.k4, r)
+	default:
+		s.ones6.put(at.k6, r)
 	}
 }
 
 func (s *scans) dropOne(at onePos) {
 	if at.v4 {
-		delete(s.ones, at.k4)
+		s.ones.del(at.k4)
 	} else {
-		delete(s.ones6, at.k6)
+		s.ones6.del(at.k6)
 	}
 }
 
 // held is the number of pairs held, of either form.
-func (s *scans) held() int { return len(s.pairs) + len(s.ones) + len(s.ones6) }
+func (s *scans) held() int { return len(s.pairs) + s.ones.len() + s.ones6.len() }
 
 // maybeScan reports whether a pair with these counts passes judge's test.
 func (e *Engine) maybeScan(ports int, withData, attempts uint64) bool {
@@ -262,20 +255,24 @@ type judgedPair struct {
 	frame uint64
 }
 
-// judgeOnes is judgeBefore's pass over one map of compact pairs.
-func judgeOnes[K comparable](s *scans, e *Engine, m map[K]scanOne, unpack func(K) scanKey, ns int64, all bool, judged []judgedPair) []judgedPair {
-	for k, o := range m {
-		if !all && o.first > ns {
+// judgeOnes is judgeBefore's pass over one table of compact pairs. It
+// walks the entries from the last, so that deleting one (which moves the
+// last into its place) skips none.
+func judgeOnes[K comparable](s *scans, e *Engine, t *oneTable[K], unpack func(K) scanKey, ns int64, all bool, judged []judgedPair) []judgedPair {
+	for i := t.len() - 1; i >= 0; i-- {
+		x := &t.ents[i]
+		if !all && x.r.first > ns {
 			continue
 		}
-		if e.maybeScan(int(o.nports), uint64(o.withData), uint64(o.attempts)) {
+		if e.maybeScan(int(x.r.nports), uint64(x.r.withData), uint64(x.r.attempts)) {
 			// Rare: ScanMinPorts is at most 4. The full form holds it.
-			sk := unpack(k)
+			o := x.r.unpack()
+			sk := unpack(x.k)
 			s.pairs[sk] = o.pair()
 			judged = append(judged, judgedPair{sk, o.firstFrame})
 		}
 		if !all {
-			delete(m, k)
+			t.deleteAt(i)
 		}
 	}
 	return judged
@@ -301,8 +298,8 @@ func (s *scans) judgeBefore(e *Engine, t time.Time, all bool) {
 		}
 	}
 	ns := t.UnixNano()
-	judged = judgeOnes(s, e, s.ones, unpack4, ns, all, judged)
-	judged = judgeOnes(s, e, s.ones6, oneKey.unpack, ns, all, judged)
+	judged = judgeOnes(s, e, &s.ones, unpack4, ns, all, judged)
+	judged = judgeOnes(s, e, &s.ones6, oneKey.unpack, ns, all, judged)
 	sort.Slice(judged, func(i, j int) bool { return judged[i].frame < judged[j].frame })
 	for _, x := range judged {
 		s.judge(e, x.k, s.pairs[x.k])
@@ -314,8 +311,8 @@ func (s *scans) judgeBefore(e *Engine, t time.Time, all bool) {
 // scan.zeek (Scan::Port_Scan) uses the same shape: 15 ports in 5 minutes.
 type scans struct {
 	pairs map[scanKey]*scanPair // pairs in full form
-	ones  map[uint64]scanOne    // pairs in compact form (most): two IPv4 addresses
-	ones6 map[oneKey]scanOne    // ... any other two
+	ones  oneTable[uint64]      // pairs in compact form (most): two IPv4 addresses
+	ones6 oneTable[oneKey]      // ... any other two
 	found map[scanKey]*Finding
 	order []scanKey
 	swept time.Time // when expire last looked
@@ -398,13 +395,11 @@ func (s *scans) flow(e *Engine, f *reassembly.Flow, now time.Time) {
 		}
 		if s.pairs == nil {
 			s.pairs = make(map[scanKey]*scanPair)
-			s.ones = make(map[uint64]scanOne)
-			s.ones6 = make(map[oneKey]scanOne)
 		}
 		o = scanOne{first: f.First.UnixNano(), last: f.Last.UnixNano(), firstFrame: f.FirstFrame, lastFrame: f.LastFrame, conn: f.ID}
 		o.add(f, port, kind, data)
 		if at.packed {
-			s.setOne(at, o)
+			s.setOne(k, at, o)
 		} else {
 			s.pairs[k] = o.pair()
 		}
@@ -413,7 +408,7 @@ func (s *scans) flow(e *Engine, f *reassembly.Flow, now time.Time) {
 	if p == nil {
 		if o.fits(f, port) {
 			o.add(f, port, kind, data)
-			s.setOne(at, o)
+			s.setOne(k, at, o)
 			return
 		}
 		// A fifth port, the 256th connection or one that began before

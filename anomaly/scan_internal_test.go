@@ -56,7 +56,7 @@ func TestScanPairsExpire(t *testing.T) {
 	for i := range 3600 {
 		src := netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)})
 		refused(netip.AddrPortFrom(src, 40000), netip.AddrPortFrom(target, 80), t0.Add(time.Duration(i+1)*time.Second))
-		most = max(most, len(e.scans.pairs)+len(e.scans.ones))
+		most = max(most, len(e.scans.pairs)+e.scans.ones.len())
 	}
 	tab.Flush(now)
 	fs, _ := e.Finish()
