@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/bits"
 	"time"
 )
@@ -217,10 +218,14 @@ func (s *Source) ngPacket(start int64, typ uint32, body []byte, f *frame) error 
 		orig = caplen
 	}
 	f.ifc, f.wire = &s.ifaces[ifid], orig
+	var ok bool
 	if typ == ngSPB {
 		f.ts = s.prevTS
-	} else {
-		f.ts = f.ifc.time(ts)
+	} else if f.ts, ok = f.ifc.time(ts); !ok {
+		if s.clamped == 0 {
+			s.clampedAt = start
+		}
+		s.clamped++
 	}
 	return nil
 }
@@ -228,8 +233,20 @@ func (s *Source) ngPacket(start int64, typ uint32, body []byte, f *frame) error 
 var pow10 = [20]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
 
-// time converts a timestamp in the interface's units to a time.
-func (ifc *iface) time(ts uint64) time.Time {
+// The seconds of the earliest and the latest times whose every nanosecond
+// int64 Unix nanoseconds hold (1678-09-21 to 2262-04-11).
+const (
+	minSec = math.MinInt64/1_000_000_000 + 1
+	maxSec = math.MaxInt64/1_000_000_000 - 1
+)
+
+// time converts a timestamp in the interface's units to a time, and says
+// whether it was in range. pcapng's 64-bit timestamps and if_tsoffset reach
+// far past what int64 Unix nanoseconds hold, which is how the rest of the
+// program keeps capture times (the state machine's timers, the engine's
+// windows): such a time comes back clamped to minSec or maxSec, so that
+// every later computation stays in order, and ok false for a warning.
+func (ifc *iface) time(ts uint64) (t time.Time, ok bool) {
 	var sec, nsec uint64
 	k := uint(ifc.exp)
 	if ifc.pow2 {
@@ -247,5 +264,15 @@ func (ifc *iface) time(ts uint64) time.Time {
 			nsec = frac / pow10[k-9]
 		}
 	}
-	return time.Unix(int64(sec)+ifc.offset, int64(nsec)).UTC()
+	ok = true
+	var abs int64
+	switch off := ifc.offset; {
+	case sec > maxSec, off > 0 && int64(sec) > maxSec-off:
+		abs, ok = maxSec, false
+	case off < 0 && int64(sec) < minSec-off:
+		abs, ok = minSec, false
+	default:
+		abs = int64(sec) + off
+	}
+	return time.Unix(abs, int64(nsec)).UTC(), ok
 }

@@ -149,6 +149,10 @@ type Source struct {
 	origLow bool // warned about a pcapng original length below the captured length
 	// pcap records that captured more than the file's snaplen: how many,
 	// and the first one's offset and captured length.
+	// clamped counts pcapng timestamps outside what int64 Unix
+	// nanoseconds hold, clampedAt the byte offset of the first.
+	clamped     uint64
+	clampedAt   int64
 	overSnap    uint64
 	overSnapAt  int64
 	overSnapLen uint32
@@ -371,6 +375,11 @@ func (s *Source) Stats() Stats {
 		st.Warnings = append(st.Warnings, fmt.Sprintf(
 			"timestamps go backwards %d time(s), first at frame %d (by %v); capture order kept",
 			s.back, s.back1, s.backBy))
+	}
+	if s.clamped > 0 {
+		st.Warnings = append(st.Warnings, fmt.Sprintf(
+			"timestamps outside the years 1678 to 2262 in %d record(s), first at byte %d; clamped to that range",
+			s.clamped, s.clampedAt))
 	}
 	if s.overSnap > 0 {
 		st.Warnings = append(st.Warnings, fmt.Sprintf(

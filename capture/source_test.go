@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -675,5 +677,60 @@ func TestSourceAllocs(t *testing.T) {
 				t.Errorf("Next allocates %v times per packet, want 0", n)
 			}
 		})
+	}
+}
+
+// TestPcapngTimestampRange checks that pcapng timestamps int64 Unix
+// nanoseconds cannot hold (a 64-bit timestamp past 2262, an if_tsoffset of
+// ±10^10 s) come back clamped to the range, in order, with a warning: the
+// state machine's timers and the engine's windows keep capture times as
+// int64 nanoseconds, and a wrapped time made a SYN one second later look
+// like a 4-tuple reused after a long idle.
+func TestPcapngTimestampRange(t *testing.T) {
+	offset := func(sec int64) []byte {
+		ng := &ngFile{order: binary.LittleEndian}
+		return ng.opt(14, binary.LittleEndian.AppendUint64(nil, uint64(sec))...)
+	}
+	usec := func(s int64) uint64 { return uint64(s) * 1e6 }
+	maxT := time.Unix(0, math.MaxInt64)
+	minT := time.Unix(0, math.MinInt64)
+	for _, tt := range []struct {
+		name   string
+		ng     *ngFile
+		want   []time.Time // the packets' times
+		warned bool
+	}{
+		{"in range", (&ngFile{order: binary.LittleEndian}).shb().idb(capture.LinkTypeEthernet).
+			epb(0, usec(1700000000), ethIPv4SYN, 0), []time.Time{time.Unix(1700000000, 0)}, false},
+		{"past 2262", (&ngFile{order: binary.LittleEndian}).shb().idb(capture.LinkTypeEthernet).
+			epb(0, usec(1<<34), ethIPv4SYN, 0).epb(0, usec(1<<34)+1e6, ethIPv4SYN, 0), nil, true},
+		{"offset forward", (&ngFile{order: binary.LittleEndian}).shb().idb(capture.LinkTypeEthernet, offset(1e10)).
+			epb(0, usec(1), ethIPv4SYN, 0), nil, true},
+		{"offset back", (&ngFile{order: binary.LittleEndian}).shb().idb(capture.LinkTypeEthernet, offset(-1e10)).
+			epb(0, usec(1), ethIPv4SYN, 0), nil, true},
+		{"offset most negative", (&ngFile{order: binary.LittleEndian}).shb().idb(capture.LinkTypeEthernet, offset(math.MinInt64)).
+			epb(0, usec(1), ethIPv4SYN, 0), nil, true},
+	} {
+		pkts, st, err := readAll(t, "t.pcapng", tt.ng.buf, capture.Options{})
+		if err != nil || len(pkts) == 0 {
+			t.Fatalf("%s: %d packets, %v", tt.name, len(pkts), err)
+		}
+		for i, p := range pkts {
+			if p.TS.Before(minT) || p.TS.After(maxT) {
+				t.Errorf("%s: packet %d at %v, outside int64 nanoseconds", tt.name, i, p.TS)
+			}
+			if i < len(tt.want) && !p.TS.Equal(tt.want[i]) {
+				t.Errorf("%s: packet %d at %v, want %v", tt.name, i, p.TS, tt.want[i])
+			}
+			if i > 0 && p.TS.Before(pkts[i-1].TS) {
+				t.Errorf("%s: packet %d at %v, before packet %d's %v", tt.name, i, p.TS, i-1, pkts[i-1].TS)
+			}
+		}
+		warned := slices.ContainsFunc(st.Warnings, func(w string) bool {
+			return strings.HasPrefix(w, "t.pcapng: timestamps outside the years 1678 to 2262 in ")
+		})
+		if warned != tt.warned {
+			t.Errorf("%s: warnings %q, want the range warning: %v", tt.name, st.Warnings, tt.warned)
+		}
 	}
 }
