@@ -31,8 +31,9 @@ type Transition struct {
 // so that the zero value stands for the zero time.Time ("none seen") and
 // every other capture time round-trips exactly, the Unix epoch included
 // (time.Unix(0, n).UTC() is how capture builds them too). Only times
-// outside 1678-2262, which UnixNano cannot represent and a pcap cannot
-// hold, do not. Arithmetic is done on the time.Time it decodes to, off the
+// outside 1678-2262, which UnixNano cannot represent, do not: a classic
+// pcap cannot hold them, and capture clamps a pcapng's (64-bit timestamps,
+// if_tsoffset) into that range with a warning. Arithmetic is done on the time.Time it decodes to, off the
 // per-packet path, so that results match time.Time's exactly.
 type nanotime uint64
 

@@ -212,9 +212,10 @@ func NewTable(cfg Config, done func(*Flow)) *Table {
 	return &Table{cfg: cfg, ix: newFlowIndex(), done: done, head: -1, tail: -1, spare: make(chan *Flow, spareFlows)}
 }
 
-// spareFlows is how many recycled flows the table keeps for reuse: enough
-// for the batches a consumer hands back at once (cmd/tcptrace's pipeline
-// holds at most a few hundred finished flows).
+// spareFlows is how many recycled flows the table keeps for reuse: most of
+// what a consumer hands back at once (cmd/tcptrace's pipeline holds up to
+// some 700 finished flows, batches of 64 waiting before and inside its two
+// stages); a flow recycled past it is left to the garbage collector.
 const spareFlows = 512
 
 // Recycle hands back a flow the done callback received once nothing refers

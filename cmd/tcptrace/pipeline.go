@@ -18,12 +18,13 @@ import (
 // batches in the order the table finished the flows, so the report is the
 // one a single goroutine writes.
 //
-// A Flow handed to the done callback is final: the table only reads it
-// afterwards, to carry the sequence state of a reused 4-tuple over, and
-// neither stage writes it (the engine keeps what it needs in its own
-// state; records copy or encode it). The two stages may therefore read the
-// same flow at once. A flow is recycled by the record stage only, once the
-// engine stage has passed its batch on, so the engine is done with it.
+// A Flow handed to the done callback is final: the table no longer
+// touches it (reassembly.Table), and neither stage writes it (the engine
+// keeps what it needs in its own state; records copy or encode it). The
+// stages still never read one flow at once, since some reads build state
+// as they go (ZeekConn.Verdict's history): the engine stage finishes a
+// whole batch before passing it on, and only the record stage, after
+// that, hands a flow back for reuse.
 //
 // Each stage owns its state: the engine stage a.engine; the record stage
 // everything a record goes to (a.conns, a.jsonl, a.jstream, a.spill,
