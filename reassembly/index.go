@@ -125,7 +125,10 @@ func (x *flowIndex) delete(h uint32, slot int32) {
 	mask := uint32(len(x.slots) - 1)
 	ref := uint32(slot) + 1
 	i := h & mask
-	for x.slots[i].ref != ref {
+	for x.slots[i].ref != ref || ref == 0 {
+		if x.slots[i].ref == 0 {
+			return // not indexed (a slot of -1, or removed already): nothing to move
+		}
 		i = (i + 1) & mask
 	}
 	// Knuth's algorithm R: walk the rest of the probe run and move back

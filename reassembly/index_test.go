@@ -3,6 +3,7 @@ package reassembly
 import (
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"testing"
 )
 
@@ -70,5 +71,33 @@ func TestFlowIndex(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFlowIndexDeleteAbsent checks that deleting a slot the index does not
+// hold (twice, or the -1 of a flow out of the LRU list) changes nothing:
+// the probe must stop at the first empty entry rather than take it, or any
+// entry, for the one to delete.
+func TestFlowIndexDeleteAbsent(t *testing.T) {
+	x := newFlowIndex()
+	lru := make([]lruNode, 8)
+	for i := range lru {
+		a := netip.AddrFrom4([4]byte{10, 0, 0, byte(i)})
+		k := MakeKey(netip.AddrPortFrom(a, 1000), netip.AddrPortFrom(a, 80))
+		lru[i].f = &Flow{Key: k, slot: int32(i)}
+		x.insert(0, int32(i)) // one home: a single probe run
+	}
+	x.delete(0, 3)
+	before := append([]ixSlot(nil), x.slots...)
+	for _, slot := range []int32{3, -1, 100} {
+		x.delete(0, slot)
+		if x.n != 7 || !slices.Equal(x.slots, before) {
+			t.Fatalf("delete(%d) of an absent slot changed the index: n = %d", slot, x.n)
+		}
+	}
+	for i, n := range lru {
+		if got := x.find(n.f.Key, 0, lru); (got != nil) != (i != 3) {
+			t.Errorf("find(%d) = %p after the deletes", i, got)
+		}
 	}
 }
