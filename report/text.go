@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -216,9 +217,12 @@ func WriteLadder(w io.Writer, f *reassembly.Flow) error {
 			fmt.Fprintf(bw, "%24s %6s |%s| \n", "", "", center(fmt.Sprintf("... %d packets not shown ...", f.StepsElided), width))
 		}
 		peer := s.Dir.Other()
-		lbl := s.Flags.String() + " " + fmt.Sprintf("%d", uint32(s.Seq-base[s.Dir]))
+		// Signed, as in the SVG ladder and -T trace: a keep-alive probe or
+		// a segment from before the SYN sits below its side's base (-1),
+		// not 4 GiB above it.
+		lbl := s.Flags.String() + " " + strconv.FormatInt(rel(s.Seq, base[s.Dir]), 10)
 		if s.Flags&fsm.FlagACK != 0 && haveBase[peer] {
-			lbl += fmt.Sprintf(" ack %d", uint32(s.Ack-base[peer]))
+			lbl += " ack " + strconv.FormatInt(rel(s.Ack, base[peer]), 10)
 		}
 		if s.Len > 0 {
 			lbl += fmt.Sprintf(" len %d", s.Len)

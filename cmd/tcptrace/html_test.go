@@ -538,3 +538,21 @@ func fileSize(name string) int64 {
 	}
 	return st.Size()
 }
+
+// TestTextLadderSignedSeq checks that the text ladder writes sequence and
+// acknowledgment numbers below a side's base as negative offsets, as the
+// SVG ladder and -T trace do: the SYN-ACK of synack_wrong_ack.pcap (made by
+// pcaps/findings.sh) acknowledges the client's ISS - 999, and the client's
+// RST answers with that sequence number (RFC 9293 §3.10.7.3). An unsigned
+// label printed 4294966297.
+func TestTextLadderSignedSeq(t *testing.T) {
+	out := string(runFormat(t, "text", "--ladder=all", "../../pcaps/findings/synack_wrong_ack.pcap"))
+	for _, want := range []string{" S. 0 ack -999 ", " R -999 "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ladder lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "42949") {
+		t.Errorf("ladder prints a negative offset unsigned:\n%s", out)
+	}
+}
