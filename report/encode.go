@@ -189,8 +189,10 @@ func (e *connEncoder) zeek(z *Zeek) {
 	e.close('}')
 }
 
-func (e *connEncoder) dirStats(s *DirStats) {
-	e.open('{')
+// dirCounters writes the members of s that are always there: all but the
+// optional tail, which dirStats and flowDirStats each write from their own
+// source.
+func (e *connEncoder) dirCounters(s *DirStats) {
 	e.uint("packets", s.Packets)
 	e.uint("data_packets", s.DataPackets)
 	e.uint("data_bytes", s.DataBytes)
@@ -227,6 +229,11 @@ func (e *connEncoder) dirStats(s *DirStats) {
 	e.uint("throughput_bytes_per_sec", s.Throughput)
 	e.uint("timestamp_packets", s.TSPackets)
 	e.uint("timestamp_backwards", s.TSBackwards)
+}
+
+func (e *connEncoder) dirStats(s *DirStats) {
+	e.open('{')
+	e.dirCounters(s)
 	if s.PeerMSS != nil {
 		e.uint("peer_mss", uint64(*s.PeerMSS))
 	}

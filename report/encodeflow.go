@@ -211,54 +211,13 @@ func (e *connEncoder) flowZeek(z *reassembly.ZeekConn) {
 	e.close('}')
 }
 
-// flowDirStats writes what dirStats(h, dur, end) holds.
+// flowDirStats writes what dirStats(h, dur, end) holds: the counters through
+// the same code as dirStats, the optional members from the flow.
 func (e *connEncoder) flowDirStats(h *reassembly.Half, dur time.Duration, end time.Time) {
 	s := &h.Stats
+	c := dirCounters(h, dur, end)
 	e.open('{')
-	e.uint("packets", s.Packets)
-	e.uint("data_packets", s.DataPackets)
-	e.uint("data_bytes", s.DataBytes)
-	e.uint("ack_packets", s.AckPackets)
-	e.uint("pure_acks", s.PureAcks)
-	e.uint("push_packets", s.PushPackets)
-	e.uint("syn_packets", s.SYN)
-	e.uint("fin_packets", s.FIN)
-	e.uint("rst_packets", s.RST)
-	e.uint("unique_bytes", s.UniqueBytes)
-	e.uint("retransmitted_packets", s.RetransPackets)
-	e.uint("retransmitted_bytes", s.RetransBytes)
-	e.uint("out_of_order_packets", s.OutOfOrder)
-	e.uint("zero_window_probes", s.ZeroWindowProbes)
-	e.uint("zero_window_probe_bytes", s.ZeroWindowProbeBytes)
-	e.uint("sack_packets", s.SACKPackets)
-	e.uint("dsack_packets", s.DSACKPackets)
-	e.uint("max_sack_blocks", uint64(s.MaxSACKBlocks))
-	e.uint("max_segment_size", uint64(s.MaxSegment))
-	e.uint("min_segment_size", uint64(s.MinSegment))
-	var avg uint64
-	if s.DataPackets > 0 {
-		avg = s.DataBytes / s.DataPackets
-	}
-	e.uint("avg_segment_size", avg)
-	e.uint("max_window", uint64(s.MaxWindow))
-	e.uint("min_window", uint64(s.MinWindow))
-	e.bool("window_scaled", s.WindowScaled)
-	e.uint("zero_window_adverts", s.ZeroWindows)
-	e.int("zero_window_us", us(h.ZeroWindowDuration(end)))
-	e.uint("initial_window_bytes", s.InitialWindowBytes)
-	e.uint("initial_window_packets", s.InitialWindowPackets)
-	e.uint("missed_bytes", h.MissedBytes())
-	e.uint("truncated_packets", s.TruncatedPackets)
-	e.uint("truncated_bytes", s.TruncatedBytes)
-	e.uint("duplicate_packets", s.Duplicates)
-	e.int("idle_max_us", us(s.IdleMax))
-	var tput uint64
-	if dur > 0 {
-		tput = uint64(float64(s.UniqueBytes) / dur.Seconds())
-	}
-	e.uint("throughput_bytes_per_sec", tput)
-	e.uint("timestamp_packets", s.TSPackets)
-	e.uint("timestamp_backwards", s.TSBackwards)
+	e.dirCounters(&c)
 	if s.HasPeerMSS {
 		e.uint("peer_mss", uint64(s.PeerMSS))
 	}

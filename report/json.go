@@ -462,6 +462,36 @@ func us(d time.Duration) int64 { return d.Microseconds() }
 
 func dirStats(h *reassembly.Half, dur time.Duration, end time.Time) DirStats {
 	s := &h.Stats
+	out := dirCounters(h, dur, end)
+	if s.HasPeerMSS {
+		mss := s.PeerMSS
+		out.PeerMSS = &mss
+	}
+	if s.HasHandshakeRTT {
+		r := us(s.HandshakeRTT)
+		out.HandshakeRTTUS = &r
+	}
+	if r := &s.RTT; r.Samples > 0 {
+		out.RTT = &RTT{Samples: r.Samples, MinUS: us(r.Min), AvgUS: us(r.Avg()), MaxUS: us(r.Max), StddevUS: us(r.Stddev()),
+			P50US: us(r.Quantile(0.50)), P95US: us(r.Quantile(0.95)), P99US: us(r.Quantile(0.99))}
+	}
+	names := reassembly.VerdictNames()
+	for i, n := range s.Verdicts {
+		if n > 0 {
+			if out.Analysis == nil {
+				out.Analysis = make(map[string]uint32)
+			}
+			out.Analysis[names[i]] = n
+		}
+	}
+	return out
+}
+
+// dirCounters returns DirStats without its optional members (the pointers
+// and the analysis map): what the encoder of a finished flow (encodeflow.go)
+// writes from the flow directly, without the allocations they cost.
+func dirCounters(h *reassembly.Half, dur time.Duration, end time.Time) DirStats {
+	s := &h.Stats
 	out := DirStats{
 		Packets: s.Packets, DataPackets: s.DataPackets, DataBytes: s.DataBytes,
 		AckPackets: s.AckPackets, PureAcks: s.PureAcks, PushPackets: s.PushPackets,
@@ -483,27 +513,6 @@ func dirStats(h *reassembly.Half, dur time.Duration, end time.Time) DirStats {
 	}
 	if dur > 0 {
 		out.Throughput = uint64(float64(s.UniqueBytes) / dur.Seconds())
-	}
-	if s.HasPeerMSS {
-		mss := s.PeerMSS
-		out.PeerMSS = &mss
-	}
-	if s.HasHandshakeRTT {
-		r := us(s.HandshakeRTT)
-		out.HandshakeRTTUS = &r
-	}
-	if r := &s.RTT; r.Samples > 0 {
-		out.RTT = &RTT{Samples: r.Samples, MinUS: us(r.Min), AvgUS: us(r.Avg()), MaxUS: us(r.Max), StddevUS: us(r.Stddev()),
-			P50US: us(r.Quantile(0.50)), P95US: us(r.Quantile(0.95)), P99US: us(r.Quantile(0.99))}
-	}
-	names := reassembly.VerdictNames()
-	for i, n := range s.Verdicts {
-		if n > 0 {
-			if out.Analysis == nil {
-				out.Analysis = make(map[string]uint32)
-			}
-			out.Analysis[names[i]] = n
-		}
 	}
 	return out
 }
