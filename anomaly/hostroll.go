@@ -88,8 +88,8 @@ func (e *Engine) isnVerdict(ip netip.Addr, f *Finding) string {
 // Samples returns how many distinct-tuple ISN samples the tracker holds for
 // host in role.
 func (tr *ISNTracker) Samples(host netip.Addr, role Role) int {
-	if h := tr.hosts[hostKey{host, role}]; h != nil {
-		return len(h.ring)
+	if h := tr.host(host, role); h != nil {
+		return int(h.n)
 	}
 	return 0
 }

@@ -325,10 +325,79 @@ const (
 	craftedMaxFindings = 1024
 )
 
-// hostKey identifies one ISN generator: an address in a role.
+// hostKey identifies one ISN generator: an address in a role. Findings
+// reports hosts by it; the table holds them as hostID.
 type hostKey struct {
 	addr netip.Addr
 	role Role
+}
+
+// hostID is a hostKey packed for hostTable: pointer-free, so that the
+// table is not scanned by the GC and its hash does not chase netip.Addr's
+// zone pointer (issue 7: up to MaxHosts entries). A zone, which a capture
+// never gives but a caller may, is kept as its index in ISNTracker.zones,
+// so that fe80::1%a and fe80::1%b stay two hosts, as they are two
+// netip.Addr values.
+type hostID struct {
+	addr [16]byte
+	zone uint32 // 1 + index into ISNTracker.zones; 0 for none
+	role Role
+	kind uint8 // addrInvalid, addr4 or addr6: what As16 cannot tell apart
+	// pad is always 0. Named, not blank, and no implicit padding, so that
+	// hostID is plain memory: == and maphash.Comparable take its bytes
+	// as they are (a blank field would be skipped, field by field).
+	pad uint16
+}
+
+// hostID.kind values.
+const (
+	addrInvalid = iota
+	addr4
+	addr6
+)
+
+// id packs (a, role). With intern false a zone the tracker has not seen
+// yet reports !ok: no host can have it. With intern true it is added.
+func (tr *ISNTracker) id(a netip.Addr, role Role, intern bool) (hostID, bool) {
+	id := hostID{addr: a.As16(), role: role}
+	switch {
+	case a.Is4():
+		id.kind = addr4
+	case a.Is6():
+		id.kind = addr6
+		if z := a.Zone(); z != "" {
+			n, ok := tr.zoneIDs[z]
+			if !ok {
+				if !intern {
+					return id, false
+				}
+				if tr.zoneIDs == nil {
+					tr.zoneIDs = make(map[string]uint32)
+				}
+				tr.zones = append(tr.zones, z)
+				n = uint32(len(tr.zones))
+				tr.zoneIDs[z] = n
+			}
+			id.zone = n
+		}
+	}
+	return id, true
+}
+
+// key unpacks id into the netip.Addr it was made from (same zone handle,
+// so == and Compare agree with the original).
+func (tr *ISNTracker) key(id hostID) hostKey {
+	var a netip.Addr
+	switch id.kind {
+	case addr4:
+		a = netip.AddrFrom16(id.addr).Unmap()
+	case addr6:
+		a = netip.AddrFrom16(id.addr)
+		if id.zone > 0 {
+			a = a.WithZone(tr.zones[id.zone-1])
+		}
+	}
+	return hostKey{a, id.role}
 }
 
 // tupleKey is a Tuple packed for a host's map: pointer-free (netip.Addr
@@ -354,15 +423,25 @@ func (k tupleKey) peer() netip.Addr {
 	return a
 }
 
-// isnSample is one distinct-tuple sample of S_H.
+// isnSample is one distinct-tuple sample of S_H. Its fields are ordered
+// so that it packs into 48 bytes (56 with the latest attempt as a nested
+// tupleState, whose uint32 left 4 bytes of padding): up to MaxSamples of
+// them are held, 6 MB at the default (issue 7).
 type isnSample struct {
-	isn uint32
-	ns  int64 // capture time, Unix ns
-	key tupleKey
-	// last is the latest attempt on key: the sample itself until the
-	// tuple is used again.
-	last tupleState
+	ns int64 // capture time, Unix ns
+	// lastNS and lastISN are the latest attempt on key (see last): the
+	// sample itself until the tuple is used again.
+	lastNS  int64
+	isn     uint32
+	lastISN uint32
+	key     tupleKey
 }
+
+// last returns the latest attempt on e's tuple.
+func (e *isnSample) last() tupleState { return tupleState{e.lastISN, e.lastNS} }
+
+// setLast records t as the latest attempt on e's tuple.
+func (e *isnSample) setLast(t tupleState) { e.lastISN, e.lastNS = t.isn, t.ns }
 
 // tupleState is the latest attempt on a tuple: its ISN and first time.
 type tupleState struct {
@@ -393,27 +472,60 @@ var hintNames = [numHints]string{"clock_4us", "clock_linux_64ns", "linux_timewai
 // host is the state of one ISN generator.
 //
 // Up to MaxHosts of them are held, and most (the clients of a busy capture)
-// have a sample or two: a host is kept small (issue 7). Its ring holds
-// every tuple it has a sample of, so a tuple is looked up by scanning the
-// ring while it is short, and through index (tuple to ring position) once
-// it is longer; the same-tuple hints are allocated on the first reuse.
+// have a sample or two: a host is kept small and pointer-free (issue 7).
+// Its ring, S_H in arrival order, is a segment of the tracker's arena, so
+// a host with one sample costs its 48 bytes, a 48-byte sample and 8 bytes
+// of hostTable slots, and no heap object of its own (the map of *host with
+// a ring slice each took 207). The ring holds every tuple the host has a
+// sample of, so a tuple is looked up by scanning the ring while it is
+// short, and through an index (tuple to ring position) once it is longer;
+// the same-tuple hints are allocated on the first reuse.
 type host struct {
-	ring  []isnSample // S_H in arrival order; ring[head] is the oldest once full
-	head  int
-	index *tupleIndex // nil while len(ring) <= indexFrom
-	hints *[numHints]hintAgg
+	id    hostID
+	seg   segment // the ring's storage
+	n     uint32  // len(ring)
+	head  uint32  // ring[head] is the oldest once the ring is full
+	index int32   // 1 + index into ISNTracker.indexes; 0 while n <= indexFrom
+	hints int32   // 1 + index into ISNTracker.hints; 0 until a tuple is reused
 }
 
 // indexFrom is the ring length past which a host's tuples are indexed.
 const indexFrom = 16
 
-// find returns the ring position of the sample of k, or -1.
-func (h *host) find(k tupleKey) int {
-	if h.index != nil {
-		return h.index.find(h.ring, k)
+// host returns the state of (a, role), or nil.
+func (tr *ISNTracker) host(a netip.Addr, role Role) *host {
+	id, ok := tr.id(a, role, false)
+	if !ok {
+		return nil
 	}
-	for i := range h.ring {
-		if h.ring[i].key == k {
+	i := tr.hosts.find(id)
+	if i < 0 {
+		return nil
+	}
+	return tr.hosts.at(i)
+}
+
+// ring returns h's samples, a view into the arena valid until the next
+// AddSample.
+func (tr *ISNTracker) ring(h *host) []isnSample {
+	return tr.arena.view(h.seg, int(h.n))
+}
+
+// tupleIndex returns h's index, or nil.
+func (tr *ISNTracker) tupleIndex(h *host) *tupleIndex {
+	if h.index == 0 {
+		return nil
+	}
+	return &tr.indexes[h.index-1]
+}
+
+// find returns the position in ring, h's, of the sample of k, or -1.
+func (tr *ISNTracker) find(h *host, ring []isnSample, k tupleKey) int {
+	if x := tr.tupleIndex(h); x != nil {
+		return x.find(ring, k)
+	}
+	for i := range ring {
+		if ring[i].key == k {
 			return i
 		}
 	}
@@ -434,8 +546,8 @@ type tupleIndex struct {
 	seed  maphash.Seed // per host, so crafted tuples cannot be made to collide
 }
 
-func newTupleIndex(ring []isnSample) *tupleIndex {
-	x := &tupleIndex{seed: maphash.MakeSeed()}
+func newTupleIndex(ring []isnSample) tupleIndex {
+	x := tupleIndex{seed: maphash.MakeSeed()}
 	x.rehash(ring)
 	return x
 }
@@ -509,9 +621,16 @@ func (x *tupleIndex) remove(ring []isnSample, k tupleKey) {
 // Findings. The zero value is ready to use with the default ISNConfig. It
 // is not safe for concurrent use.
 type ISNTracker struct {
-	cfg     ISNConfig
-	hosts   map[hostKey]*host
-	total   int // distinct-tuple samples held
+	cfg ISNConfig
+	// Neither hosts nor arena holds a pointer (but their page lists):
+	// the GC has next to nothing to scan in them.
+	hosts   hostTable
+	zones   []string // the zones in hostIDs, in order of arrival
+	zoneIDs map[string]uint32
+	arena   arena
+	indexes []tupleIndex        // of the hosts with more than indexFrom samples
+	hints   [][numHints]hintAgg // of the hosts that reused a tuple
+	total   int                 // distinct-tuple samples held
 	stats   ISNStats
 	crafted crafted
 }
@@ -563,64 +682,75 @@ func (tr *ISNTracker) AddSample(s ISNSample) {
 		// by spoofed sources cannot hide the flood.
 		tr.crafted.add(s.ISN, s.Host, ns, &tr.stats)
 	}
-	if tr.hosts == nil {
-		tr.hosts = make(map[hostKey]*host)
+	hi := int32(-1)
+	id, ok := tr.id(s.Host, s.Role, false)
+	if ok { // else its zone is new, and so is the host
+		hi = tr.hosts.find(id)
 	}
-	k := hostKey{s.Host, s.Role}
-	h := tr.hosts[k]
-	if h == nil {
-		if len(tr.hosts) >= c.MaxHosts {
+	if hi < 0 {
+		if tr.hosts.n >= c.MaxHosts {
 			tr.stats.DroppedHosts++
 			return
 		}
-		h = &host{}
-		tr.hosts[k] = h
+		// A new zone is interned only now, so that the zones stay
+		// bounded by MaxHosts.
+		id, _ = tr.id(s.Host, s.Role, true)
+		hi = tr.hosts.add(id)
 	}
+	h := tr.hosts.at(hi)
+	ring := tr.ring(h)
 	tk := keyOf(s.Tuple)
-	if i := h.find(tk); i >= 0 {
-		ts := h.ring[i].last
+	if i := tr.find(h, ring, tk); i >= 0 {
+		ts := ring[i].last()
 		gap := ns - ts.ns
 		if s.ISN == ts.isn && gap <= int64(retransWindow) && gap >= -int64(retransWindow) {
 			tr.stats.Retransmissions++
 			return
 		}
 		tr.stats.Reincarnations++
-		h.hint(ts, s, ns)
-		h.ring[i].last = tupleState{s.ISN, ns}
+		tr.hint(h, ts, s, ns)
+		ring[i].setLast(tupleState{s.ISN, ns})
 		return
 	}
-	now := tupleState{s.ISN, ns}
-	if len(h.ring) < c.MaxSamplesPerHost {
+	e := isnSample{ns: ns, lastNS: ns, isn: s.ISN, lastISN: s.ISN, key: tk}
+	if len(ring) < c.MaxSamplesPerHost {
 		if tr.total >= c.MaxSamples {
 			tr.stats.DroppedBudget++
 			return
 		}
-		h.ring = append(h.ring, isnSample{s.ISN, ns, tk, now})
+		if n := int(h.n); n == tr.arena.capOf(h.seg, n) {
+			h.seg = tr.arena.grow(h.seg, int(h.n), c.MaxSamplesPerHost)
+		}
+		h.n++
+		ring = tr.ring(h)
+		ring[h.n-1] = e
 		tr.total++
-		switch n := len(h.ring); {
-		case h.index != nil:
-			h.index.insert(h.ring, tk, n-1)
+		switch n := len(ring); {
+		case h.index != 0:
+			tr.indexes[h.index-1].insert(ring, tk, n-1)
 		case n > indexFrom:
-			h.index = newTupleIndex(h.ring)
+			tr.indexes = append(tr.indexes, newTupleIndex(ring))
+			h.index = int32(len(tr.indexes))
 		}
 	} else {
 		// The oldest sample makes way, and its tuple is forgotten.
-		old := &h.ring[h.head]
-		if h.index != nil {
-			h.index.remove(h.ring, old.key)
+		x := tr.tupleIndex(h)
+		old := &ring[h.head]
+		if x != nil {
+			x.remove(ring, old.key)
 		}
-		*old = isnSample{s.ISN, ns, tk, now}
-		if h.index != nil {
-			h.index.insert(h.ring, tk, h.head)
+		*old = e
+		if x != nil {
+			x.insert(ring, tk, int(h.head))
 		}
-		h.head = (h.head + 1) % len(h.ring)
+		h.head = (h.head + 1) % uint32(len(ring))
 		tr.stats.Evicted++
 	}
 }
 
 // hint classifies a same-tuple pair (anomalies.md §3.5): the earlier
 // attempt prev and the new sample s at ns.
-func (h *host) hint(prev tupleState, s ISNSample, ns int64) {
+func (tr *ISNTracker) hint(h *host, prev tupleState, s ISNSample, ns int64) {
 	dt := time.Duration(ns - prev.ns)
 	adv := s.ISN - prev.isn
 	rate := float64(adv) / max(dt.Seconds(), 1e-6)
@@ -641,10 +771,11 @@ func (h *host) hint(prev tupleState, s ISNSample, ns int64) {
 	default:
 		c = hintNotMonotone
 	}
-	if h.hints == nil {
-		h.hints = new([numHints]hintAgg)
+	if h.hints == 0 {
+		tr.hints = append(tr.hints, [numHints]hintAgg{})
+		h.hints = int32(len(tr.hints))
 	}
-	a := &h.hints[c]
+	a := &tr.hints[h.hints-1][c]
 	if a.count == 0 {
 		a.first = ns
 	}
@@ -659,6 +790,6 @@ func (h *host) hint(prev tupleState, s ISNSample, ns int64) {
 // Stats returns the tracker's counters.
 func (tr *ISNTracker) Stats() ISNStats {
 	s := tr.stats
-	s.Hosts = len(tr.hosts)
+	s.Hosts = tr.hosts.n
 	return s
 }

@@ -464,12 +464,16 @@ func decide(v verdict, alpha float64) (f ISNFinding, bits0 float64, ok bool) {
 // after more samples for an updated view.
 func (tr *ISNTracker) Findings() []ISNFinding {
 	c := tr.config()
-	keys := make([]hostKey, 0, len(tr.hosts))
-	for k := range tr.hosts {
-		keys = append(keys, k)
+	type entry struct {
+		k hostKey
+		i int32 // host number in tr.hosts
 	}
-	slices.SortFunc(keys, func(a, b hostKey) int {
-		return cmp.Or(a.addr.Compare(b.addr), cmp.Compare(a.role, b.role))
+	keys := make([]entry, tr.hosts.n)
+	for i := range keys {
+		keys[i] = entry{tr.key(tr.hosts.at(int32(i)).id), int32(i)}
+	}
+	slices.SortFunc(keys, func(a, b entry) int {
+		return cmp.Or(a.k.addr.Compare(b.k.addr), cmp.Compare(a.k.role, b.k.role))
 	})
 	// Each host's tests are independent and pure (T4 alone is O(n·w²) per
 	// host, a tenth of a second on a large capture, run after the last
@@ -485,7 +489,7 @@ func (tr *ISNTracker) Findings() []ISNFinding {
 				if i >= len(keys) {
 					return
 				}
-				per[i] = tr.hosts[keys[i]].findings(keys[i], c)
+				per[i] = tr.findings(tr.hosts.at(keys[i].i), keys[i].k, c)
 			}
 		})
 	}
@@ -497,11 +501,11 @@ func (tr *ISNTracker) Findings() []ISNFinding {
 	return out
 }
 
-// series returns S_H in time order (ties in arrival order).
-func (h *host) series() []isnSample {
-	s := make([]isnSample, 0, len(h.ring))
-	s = append(s, h.ring[h.head:]...)
-	s = append(s, h.ring[:h.head]...)
+// series returns S_H, h's ring, in time order (ties in arrival order).
+func series(ring []isnSample, h *host) []isnSample {
+	s := make([]isnSample, 0, len(ring))
+	s = append(s, ring[h.head:]...)
+	s = append(s, ring[:h.head]...)
 	slices.SortStableFunc(s, func(a, b isnSample) int { return cmp.Compare(a.ns, b.ns) })
 	return s
 }
@@ -517,9 +521,9 @@ func split(s []isnSample) ([]uint32, []int64) {
 
 func utc(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 
-func (h *host) findings(k hostKey, c ISNConfig) []ISNFinding {
+func (tr *ISNTracker) findings(h *host, k hostKey, c ISNConfig) []ISNFinding {
 	var out []ISNFinding
-	s := h.series()
+	s := series(tr.ring(h), h)
 	if len(s) > 0 {
 		xs, ns := split(s)
 		v := testSeries(xs, ns, c.Window)
@@ -536,8 +540,8 @@ func (h *host) findings(k hostKey, c ISNConfig) []ISNFinding {
 		}
 	}
 	var hints []hintAgg // none until a tuple was used twice
-	if h.hints != nil {
-		hints = h.hints[:]
+	if h.hints != 0 {
+		hints = tr.hints[h.hints-1][:]
 	}
 	for i := range hints {
 		a := &hints[i]

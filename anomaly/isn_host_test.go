@@ -60,13 +60,15 @@ func TestHostTupleIndex(t *testing.T) {
 				t.Fatalf("seed %d, sample %d: stats %+v, want %+v", seed, i, got, want)
 			}
 		}
-		h := tr.hosts[hostKey{host, RoleServer}]
-		if len(h.ring) != len(m.order) || h.index == nil || h.index.n != len(m.order) {
-			t.Fatalf("seed %d: ring %d, index %d, want %d tuples indexed", seed, len(h.ring), h.index.n, len(m.order))
+		h := tr.host(host, RoleServer)
+		ring, x := tr.ring(h), tr.tupleIndex(h)
+		if len(ring) != len(m.order) || x == nil || x.n != len(m.order) {
+			t.Fatalf("seed %d: ring %d, index %v, want %d tuples indexed", seed, len(ring), x, len(m.order))
 		}
 		for i, k := range m.order {
-			got := h.ring[(h.head+i)%len(h.ring)]
-			if got.key != k || got.last != m.latest[k] || h.find(k) != (h.head+i)%len(h.ring) {
+			p := (int(h.head) + i) % len(ring)
+			got := ring[p]
+			if got.key != k || got.last() != m.latest[k] || tr.find(h, ring, k) != p {
 				t.Fatalf("seed %d: ring position %d holds %+v, want tuple %+v latest %+v", seed, i, got, k, m.latest[k])
 			}
 		}
