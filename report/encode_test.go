@@ -450,3 +450,47 @@ func TestJSONLinesStickyError(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteJSONMarshalIndent holds WriteJSON, which encodes connections by
+// hand, to the bytes json.MarshalIndent writes for the same Report (what it
+// wrote before): every connection of every capture in pcaps/, findings and
+// rollups with strings that encoding/json escapes, and the empty and nil
+// lists, which it writes as [] and null.
+func TestWriteJSONMarshalIndent(t *testing.T) {
+	conns, _ := captureConnections(t)
+	odd := "a<b>&c\u2028d\"e\\f\x01é"
+	full := Report{SchemaVersion: SchemaVersion, Tool: "tcptrace " + odd, Connections: conns,
+		Capture:  Capture{Sources: []string{"x.pcap", odd}, Formats: []string{"pcap"}, LinkTypes: []string{"EN10MB"}, Packets: 7, First: "2026-12-07T00:00:00Z"},
+		Rollups:  []Rollup{{Service: "10.0.0.2:443", Connections: 3, HandshakeSuccess: 2.0 / 3}},
+		Findings: []Finding{{Kind: "half_close", Severity: "high", Confidence: 0.9, Host: odd, Count: 1}, {Kind: "port_scan"}},
+	}
+	cases := map[string]Report{
+		"captures":  full,
+		"one":       {SchemaVersion: SchemaVersion, Tool: "t", Connections: conns[:1], Rollups: []Rollup{}, Findings: []Finding{}},
+		"empty":     {SchemaVersion: SchemaVersion, Tool: "t", Connections: []Connection{}, Rollups: []Rollup{}, Findings: []Finding{}},
+		"nil lists": {},
+	}
+	for name, r := range cases {
+		want, err := json.MarshalIndent(&r, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, '\n')
+		var got bytes.Buffer
+		if err := WriteJSON(&got, &r); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !bytes.Equal(got.Bytes(), want) {
+			i := 0
+			for i < min(got.Len(), len(want)) && got.Bytes()[i] == want[i] {
+				i++
+			}
+			lo := max(0, i-200)
+			t.Errorf("%s: WriteJSON differs from json.MarshalIndent at byte %d of %d (want %d):\ngot  ...%s\nwant ...%s", name, i, got.Len(), len(want),
+				got.Bytes()[lo:min(got.Len(), i+100)], want[lo:min(len(want), i+100)])
+		}
+	}
+	if len(conns) < 100 {
+		t.Errorf("only %d connections from pcaps/", len(conns))
+	}
+}

@@ -28,12 +28,18 @@ type JSONStream struct {
 
 // NewJSONStream writes the head of the document to w and returns the stream.
 func NewJSONStream(w io.Writer, schemaVersion, tool string) *JSONStream {
-	s := &JSONStream{w: bufio.NewWriterSize(w, 64<<10)}
-	s.enc = json.NewEncoder(&s.buf)
+	s := newJSONStream(w)
 	s.w.WriteString("{\n")
 	s.field("schema_version", schemaVersion, true)
 	s.field("tool", tool, true)
 	s.w.WriteString("  \"connections\": [")
+	return s
+}
+
+// newJSONStream returns a stream on w that has written nothing yet.
+func newJSONStream(w io.Writer) *JSONStream {
+	s := &JSONStream{w: bufio.NewWriterSize(w, 64<<10)}
+	s.enc = json.NewEncoder(&s.buf)
 	return s
 }
 
