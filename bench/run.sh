@@ -61,9 +61,42 @@ measure() {
 		cpus+=("$CPU")
 		rsss+=("$RSS")
 	done
-	WALL=$(printf '%s\n' "${walls[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-	CPU=$(printf '%s\n' "${cpus[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-	RSS=$(printf '%s\n' "${rsss[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	WALL=$(median "${walls[@]}") CPU=$(median "${cpus[@]}") RSS=$(median "${rsss[@]}")
+}
+
+# median VALUES...: the middle value (the upper one of an even count).
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# measure_pair "CMD A" "CMD B": measures both like measure, but alternately
+# (A, B, A, B, ...), so that a change in the shared machine's load falls on
+# both alike instead of on whichever ran second. Sets WALL_A, CPU_A, RSS_A
+# and WALL_B, CPU_B, RSS_B to the medians, or a side's three to "over" if a
+# run of it passed MEMCAP.
+measure_pair() {
+	local a=$1 b=$2 i
+	local wa=() ca=() ra=() wb=() cb=() rb=() overa=0 overb=0
+	for ((i = 0; i < RUNS; i++)); do
+		if [ "$overa" = 0 ]; then
+			# shellcheck disable=SC2086 # the command is split on purpose
+			RUNS=1 measure $a
+			if [ "$WALL" = over ]; then overa=1; else wa+=("$WALL") ca+=("$CPU") ra+=("$RSS"); fi
+		fi
+		if [ "$overb" = 0 ]; then
+			# shellcheck disable=SC2086
+			RUNS=1 measure $b
+			if [ "$WALL" = over ]; then overb=1; else wb+=("$WALL") cb+=("$CPU") rb+=("$RSS"); fi
+		fi
+	done
+	if [ "$overa" = 1 ]; then
+		WALL_A=over CPU_A=over RSS_A=over
+	else
+		WALL_A=$(median "${wa[@]}") CPU_A=$(median "${ca[@]}") RSS_A=$(median "${ra[@]}")
+	fi
+	if [ "$overb" = 1 ]; then
+		WALL_B=over CPU_B=over RSS_B=over
+	else
+		WALL_B=$(median "${wb[@]}") CPU_B=$(median "${cb[@]}") RSS_B=$(median "${rb[@]}")
+	fi
 }
 
 # cell formats a measured value for the table.
@@ -148,16 +181,15 @@ gen double $((2 * PACKETS)) $((2 * CONNS))
 echo
 echo "### Linearity: N and 2N packets (2N connections, same concurrency)"
 echo
-echo "Ratios of wall time and of CPU time (user + system: on a shared machine, the one to trust)."
+echo "Medians of $RUNS runs each, N and 2N run alternately; ratios of wall time and of CPU time"
+echo "(user + system: on a shared machine, the one to trust)."
 echo
 echo "| format | N = $PACKETS: wall s | 2N: wall s | ratio | N: CPU s | 2N: CPU s | CPU ratio | 2 +/- 10% (CPU) |"
 echo "|---|---:|---:|---:|---:|---:|---:|---|"
 for format in json jsonl; do
 	log "timing: linearity -T $format"
-	measure "$work/tcptrace" -q -T "$format" "$work/main.pcap"
-	w1=$WALL c1=$CPU
-	measure "$work/tcptrace" -q -T "$format" "$work/double.pcap"
-	w2=$WALL c2=$CPU
+	measure_pair "$work/tcptrace -q -T $format $work/main.pcap" "$work/tcptrace -q -T $format $work/double.pcap"
+	w1=$WALL_A c1=$CPU_A w2=$WALL_B c2=$CPU_B
 	if [ "$w1" = over ] || [ "$w2" = over ]; then
 		echo "| -T $format | $(cell "$w1" echo "$w1") | $(cell "$w2" echo "$w2") | - | - | - | - | - |"
 		continue
@@ -175,14 +207,14 @@ gen mem10 $((10 * PACKETS)) $((10 * CONNS)) -snaplen "$MEMSNAP"
 echo
 echo "### Memory: ten times the packets and connections, same concurrency ($CONCURRENT), snaplen $MEMSNAP"
 echo
+echo "Median peak RSS of $RUNS runs each, the two captures run alternately."
+echo
 echo "| format | peak RSS, $PACKETS packets | peak RSS, $((10 * PACKETS)) packets | ratio | within 10% |"
 echo "|---|---:|---:|---:|---|"
 for format in json jsonl; do
 	log "timing: memory -T $format"
-	RUNS=1 measure "$work/tcptrace" -q -T "$format" "$work/mem1.pcap"
-	r1=$RSS
-	RUNS=1 measure "$work/tcptrace" -q -T "$format" "$work/mem10.pcap"
-	r10=$RSS
+	measure_pair "$work/tcptrace -q -T $format $work/mem1.pcap" "$work/tcptrace -q -T $format $work/mem10.pcap"
+	r1=$RSS_A r10=$RSS_B
 	if [ "$r1" = over ] || [ "$r10" = over ]; then
 		echo "| -T $format | $(cell "$r1" mib "$r1") | $(cell "$r10" mib "$r10") | - | no |"
 		continue
