@@ -316,6 +316,44 @@ type scans struct {
 	found map[scanKey]*Finding
 	order []scanKey
 	swept time.Time // when expire last looked
+	next4 int       // evict's cursors into ones and ones6
+	next6 int
+}
+
+// evictLook is how many compact pairs evict looks at in a table.
+const evictLook = 16
+
+// evict makes room for a new pair when maxScanPairs are held, and reports
+// whether it did: it drops a compact pair of a single connection, the
+// first among the next evictLook entries of a cursor that goes round each
+// table (the larger first), so the same capture drops the same pairs on
+// every run. Without it, every pair that began while the tables were full
+// was left out, a scanner's too, until the sweep judged pairs two windows
+// old: a server on the Internet draws one refused or unanswered probe from
+// a great many sources, and those fill the tables. A pair of one
+// connection is the least likely to be part of a scan, and a scan's own
+// pair gains its second connection within moments.
+func (s *scans) evict() bool {
+	if s.ones6.len() > s.ones.len() {
+		return evictOne(&s.ones6, &s.next6) || evictOne(&s.ones, &s.next4)
+	}
+	return evictOne(&s.ones, &s.next4) || evictOne(&s.ones6, &s.next6)
+}
+
+// evictOne deletes the first entry of t that counts a single connection,
+// among evictLook from *next on (cyclically), and moves *next past the
+// entries it looked at.
+func evictOne[K comparable](t *oneTable[K], next *int) bool {
+	n := t.len()
+	for range min(n, evictLook) {
+		i := *next % n
+		*next = i + 1
+		if t.ents[i].r.attempts == 1 {
+			t.deleteAt(i)
+			return true
+		}
+	}
+	return false
 }
 
 // probe classifies a finished flow as a scan probe, and reports whether it
@@ -390,7 +428,7 @@ func (s *scans) flow(e *Engine, f *reassembly.Flow, now time.Time) {
 	}
 	port := f.Server.Port()
 	if !held {
-		if s.held() >= maxScanPairs {
+		if s.held() >= maxScanPairs && !s.evict() {
 			return // left out: the cap bounds memory
 		}
 		if s.pairs == nil {
