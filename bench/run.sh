@@ -64,14 +64,16 @@ measure() {
 	WALL=$(median "${walls[@]}") CPU=$(median "${cpus[@]}") RSS=$(median "${rsss[@]}")
 }
 
-# median VALUES...: the middle value (the upper one of an even count).
+# median VALUES...: the middle value (the upper one of an even count);
+# least VALUES...: the smallest.
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+least() { printf '%s\n' "$@" | sort -n | head -n 1; }
 
 # measure_pair "CMD A" "CMD B": measures both like measure, but alternately
 # (A, B, A, B, ...), so that a change in the shared machine's load falls on
 # both alike instead of on whichever ran second. Sets WALL_A, CPU_A, RSS_A
-# and WALL_B, CPU_B, RSS_B to the medians, or a side's three to "over" if a
-# run of it passed MEMCAP.
+# and WALL_B, CPU_B, RSS_B to the medians and CPUMIN_A, CPUMIN_B to the
+# least CPU times, or a side's to "over" if a run of it passed MEMCAP.
 measure_pair() {
 	local a=$1 b=$2 i
 	local wa=() ca=() ra=() wb=() cb=() rb=() overa=0 overb=0
@@ -88,14 +90,14 @@ measure_pair() {
 		fi
 	done
 	if [ "$overa" = 1 ]; then
-		WALL_A=over CPU_A=over RSS_A=over
+		WALL_A=over CPU_A=over RSS_A=over CPUMIN_A=over
 	else
-		WALL_A=$(median "${wa[@]}") CPU_A=$(median "${ca[@]}") RSS_A=$(median "${ra[@]}")
+		WALL_A=$(median "${wa[@]}") CPU_A=$(median "${ca[@]}") RSS_A=$(median "${ra[@]}") CPUMIN_A=$(least "${ca[@]}")
 	fi
 	if [ "$overb" = 1 ]; then
-		WALL_B=over CPU_B=over RSS_B=over
+		WALL_B=over CPU_B=over RSS_B=over CPUMIN_B=over
 	else
-		WALL_B=$(median "${wb[@]}") CPU_B=$(median "${cb[@]}") RSS_B=$(median "${rb[@]}")
+		WALL_B=$(median "${wb[@]}") CPU_B=$(median "${cb[@]}") RSS_B=$(median "${rb[@]}") CPUMIN_B=$(least "${cb[@]}")
 	fi
 }
 
@@ -181,21 +183,23 @@ gen double $((2 * PACKETS)) $((2 * CONNS))
 echo
 echo "### Linearity: N and 2N packets (2N connections, same concurrency)"
 echo
-echo "Medians of $RUNS runs each, N and 2N run alternately; ratios of wall time and of CPU time"
-echo "(user + system: on a shared machine, the one to trust)."
+echo "$RUNS runs each, N and 2N run alternately: ratios of the median wall and CPU times (user +"
+echo "system), and of the least CPU times. Another tenant's load only ever adds time, and moved a"
+echo "run's CPU by up to 20 % here, so the least of a few runs is the closest to the work itself;"
+echo "it is the one judged."
 echo
-echo "| format | N = $PACKETS: wall s | 2N: wall s | ratio | N: CPU s | 2N: CPU s | CPU ratio | 2 +/- 10% (CPU) |"
-echo "|---|---:|---:|---:|---:|---:|---:|---|"
+echo "| format | N = $PACKETS: wall s | 2N: wall s | ratio | N: CPU s | 2N: CPU s | CPU ratio | N: least CPU s | 2N: least CPU s | ratio | 2 +/- 10% |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 for format in json jsonl; do
 	log "timing: linearity -T $format"
 	measure_pair "$work/tcptrace -q -T $format $work/main.pcap" "$work/tcptrace -q -T $format $work/double.pcap"
-	w1=$WALL_A c1=$CPU_A w2=$WALL_B c2=$CPU_B
+	w1=$WALL_A c1=$CPU_A w2=$WALL_B c2=$CPU_B m1=$CPUMIN_A m2=$CPUMIN_B
 	if [ "$w1" = over ] || [ "$w2" = over ]; then
-		echo "| -T $format | $(cell "$w1" echo "$w1") | $(cell "$w2" echo "$w2") | - | - | - | - | - |"
+		echo "| -T $format | $(cell "$w1" echo "$w1") | $(cell "$w2" echo "$w2") | - | - | - | - | - | - | - | - |"
 		continue
 	fi
-	lin=$(ratio "$w2" "$w1") clin=$(ratio "$c2" "$c1")
-	echo "| -T $format | $w1 | $w2 | $lin | $c1 | $c2 | $clin | $(awk -v r="$clin" 'BEGIN {print (r >= 1.8 && r <= 2.2) ? "yes" : "no"}') |"
+	lin=$(ratio "$w2" "$w1") clin=$(ratio "$c2" "$c1") mlin=$(ratio "$m2" "$m1")
+	echo "| -T $format | $w1 | $w2 | $lin | $c1 | $c2 | $clin | $m1 | $m2 | $mlin | $(awk -v r="$mlin" 'BEGIN {print (r >= 1.8 && r <= 2.2) ? "yes" : "no"}') |"
 done
 rm -f "$work/double.pcap" "$work/main.pcap"
 
