@@ -139,8 +139,55 @@ type row struct {
 // transitions in the left column and the server's in the right. Inferred
 // transitions are marked with '~'.
 func writeTimelines(w io.Writer, c *Connection) {
-	// Merge the two timelines by time, keeping each endpoint's own order
-	// (a held receipt can be dated after the frame that caused it).
+	rows := mergedTimeline(c)
+	if len(rows) == 0 {
+		return
+	}
+	start, _ := time.Parse(time.RFC3339Nano, c.Start)
+	// The rows are appended by hand, as fmt's "    %7d  %11.6f  %-30s
+	// %-30s %s\n" would write them (states are ASCII, so padding by bytes
+	// is padding by runes): with fmt they were most of the text report's
+	// time on a large capture (issue 7). TestTimelineRows compares them.
+	b := make([]byte, 0, 80+100*len(rows))
+	b = append(b, timelineHead...)
+	var num [32]byte
+	for _, r := range rows {
+		at, _ := time.Parse(time.RFC3339Nano, r.t.Time)
+		b = append(b, "    "...)
+		b = appendRight(b, strconv.AppendUint(num[:0], r.t.Frame, 10), 7)
+		b = append(b, "  "...)
+		b = appendRight(b, strconv.AppendFloat(num[:0], at.Sub(start).Seconds(), 'f', 6, 64), 11)
+		b = append(b, "  "...)
+		n := len(b)
+		if r.side == 1 {
+			b = append(b, blanks[:31]...)
+			n = len(b)
+		}
+		if r.t.Inferred {
+			b = append(b, '~')
+		} else {
+			b = append(b, ' ')
+		}
+		b = append(b, r.t.From...)
+		b = append(b, " -> "...)
+		b = append(b, r.t.To...)
+		for len(b)-n < 30 {
+			b = append(b, ' ')
+		}
+		if r.side == 0 {
+			b = append(b, blanks[:32]...)
+		} else {
+			b = append(b, ' ')
+		}
+		b = append(b, r.t.Cause...)
+		b = append(b, '\n')
+	}
+	w.Write(b)
+}
+
+// mergedTimeline merges the two timelines by time, keeping each endpoint's
+// own order (a held receipt can be dated after the frame that caused it).
+func mergedTimeline(c *Connection) []row {
 	cl, sv := c.Timeline.Client, c.Timeline.Server
 	rows := make([]row, 0, len(cl)+len(sv))
 	for len(cl) > 0 || len(sv) > 0 {
@@ -155,24 +202,22 @@ func writeTimelines(w io.Writer, c *Connection) {
 			rows, sv = append(rows, row{sv[0], 1}), sv[1:]
 		}
 	}
-	if len(rows) == 0 {
-		return
+	return rows
+}
+
+// blanks is the run of spaces that fills an empty column.
+var blanks = strings.Repeat(" ", 32)
+
+// timelineHead is the head of a connection's timeline table.
+var timelineHead = fmt.Sprintf("    %7s  %11s  %-30s %-30s %s\n", "frame", "+seconds", "client", "server", "cause")
+
+// appendRight appends s to b right-aligned in width columns, as fmt pads
+// a number.
+func appendRight(b, s []byte, width int) []byte {
+	for pad := width - len(s); pad > 0; pad-- {
+		b = append(b, ' ')
 	}
-	start, _ := time.Parse(time.RFC3339Nano, c.Start)
-	fmt.Fprintf(w, "    %7s  %11s  %-30s %-30s %s\n", "frame", "+seconds", "client", "server", "cause")
-	for _, r := range rows {
-		at, _ := time.Parse(time.RFC3339Nano, r.t.Time)
-		mark := " "
-		if r.t.Inferred {
-			mark = "~"
-		}
-		cell := fmt.Sprintf("%s%s -> %s", mark, r.t.From, r.t.To)
-		left, right := cell, ""
-		if r.side == 1 {
-			left, right = "", cell
-		}
-		fmt.Fprintf(w, "    %7d  %11.6f  %-30s %-30s %s\n", r.t.Frame, at.Sub(start).Seconds(), left, right, r.t.Cause)
-	}
+	return append(b, s...)
 }
 
 // WriteLadder draws a flow as a ladder (sequence) diagram: one arrow per
