@@ -215,7 +215,7 @@ type Engine struct {
 	services map[netip.AddrPort]*service
 	base     time.Time
 	scans    scans
-	halfOpen map[halfKey]*halfClosed
+	halfOpen halfPairs
 	ipid     ipids
 }
 

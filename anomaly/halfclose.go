@@ -58,21 +58,67 @@ type halfClosed struct {
 // maxHalfKeys bounds the (source, service) pairs followed for exhaustion.
 const maxHalfKeys = 1 << 16
 
+// halfPairs holds the (source, service) pairs' counts in the order the
+// pairs came, indexed by pair, so that when maxHalfKeys are held a cursor
+// can go round them (evict) and every run drops the same ones.
+type halfPairs struct {
+	ix   map[halfKey]int32
+	ents []halfEnt
+	next int // evict's cursor into ents
+}
+
+type halfEnt struct {
+	k halfKey
+	h halfClosed
+}
+
+// evict makes room for a new pair when maxHalfKeys are held: it drops a
+// pair that has counted a single connection, the first among the next
+// evictLook from the cursor, and returns its position for the new pair,
+// or -1 if it found none. The pairs are kept for the whole capture, so
+// without it the first 65,536 sources to leave one connection half closed
+// (a busy service's clients that shut down their side at the end of the
+// capture) kept every later one, an attacker's too, from being counted.
+func (t *halfPairs) evict() int {
+	n := len(t.ents)
+	for range min(n, evictLook) {
+		i := t.next % n
+		t.next = i + 1
+		if t.ents[i].h.n == 1 {
+			delete(t.ix, t.ents[i].k)
+			return i
+		}
+	}
+	return -1
+}
+
 // halfClosed notes a connection that ended with one FIN only (no RST), for
 // half-close exhaustion.
 func (e *Engine) halfClosed(f *reassembly.Flow) {
+	t := &e.halfOpen
 	k := halfKey{f.Client.Addr(), f.Server}
-	h := e.halfOpen[k]
-	if h == nil {
-		if len(e.halfOpen) >= maxHalfKeys {
-			return
+	i, ok := t.ix[k]
+	if !ok {
+		at := -1
+		if len(t.ents) >= maxHalfKeys {
+			if at = t.evict(); at < 0 {
+				return
+			}
 		}
-		if e.halfOpen == nil {
-			e.halfOpen = make(map[halfKey]*halfClosed)
+		if t.ix == nil {
+			t.ix = make(map[halfKey]int32)
 		}
-		h = &halfClosed{id: f.ID, w: flowAt(f)}
-		e.halfOpen[k] = h
+		ent := halfEnt{k: k, h: halfClosed{id: f.ID, w: flowAt(f)}}
+		if at < 0 {
+			at = len(t.ents)
+			t.ents = append(t.ents, ent)
+		} else {
+			t.ents[at] = ent
+		}
+		i = int32(at)
+		t.ix[k] = i
 	}
+	h := &t.ents[i].h
 	h.n++
 	if f.Conn.FirstFin == fsm.DirClient {
 		h.byClient++
@@ -89,7 +135,8 @@ func (e *Engine) halfClosed(f *reassembly.Flow) {
 // did): the denial of service that half-close allows.
 func (e *Engine) exhaustion() []Finding {
 	var out []Finding
-	for k, h := range e.halfOpen {
+	for i := range e.halfOpen.ents {
+		k, h := e.halfOpen.ents[i].k, &e.halfOpen.ents[i].h
 		if e.cfg.HalfCloseExhaustMin <= 0 || h.n < uint64(e.cfg.HalfCloseExhaustMin) {
 			continue
 		}
