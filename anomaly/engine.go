@@ -183,7 +183,7 @@ type window struct {
 	early              int // attempts before start + half a window: see flood
 	first, last        uint64
 	firstT, lastT      time.Time
-	sources            map[[16]byte]int // at most maxWindowSources; by netip.Addr.As16 (pointer-free, hashed faster)
+	sources            map[[16]byte]int // at most maxWindowSources; by netip.Addr.As16, pointer-free and hashed faster (an IPv4 address and its IPv4-mapped form count as one source)
 	moreSources        bool             // a source past maxWindowSources was left out
 }
 

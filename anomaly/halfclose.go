@@ -73,23 +73,18 @@ type halfEnt struct {
 }
 
 // evict makes room for a new pair when maxHalfKeys are held: it drops a
-// pair that has counted a single connection, the first among the next
-// evictLook from the cursor, and returns its position for the new pair,
+// pair that has counted a single connection, the first among the next few
+// from the cursor (roundCursor), and returns its position for the new pair,
 // or -1 if it found none. The pairs are kept for the whole capture, so
 // without it the first 65,536 sources to leave one connection half closed
 // (a busy service's clients that shut down their side at the end of the
 // capture) kept every later one, an attacker's too, from being counted.
 func (t *halfPairs) evict() int {
-	n := len(t.ents)
-	for range min(n, evictLook) {
-		i := t.next % n
-		t.next = i + 1
-		if t.ents[i].h.n == 1 {
-			delete(t.ix, t.ents[i].k)
-			return i
-		}
+	i := roundCursor(len(t.ents), &t.next, func(i int) bool { return t.ents[i].h.n == 1 })
+	if i >= 0 {
+		delete(t.ix, t.ents[i].k)
 	}
-	return -1
+	return i
 }
 
 // halfClosed notes a connection that ended with one FIN only (no RST), for

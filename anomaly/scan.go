@@ -320,13 +320,10 @@ type scans struct {
 	next6 int
 }
 
-// evictLook is how many compact pairs evict looks at in a table.
-const evictLook = 16
-
 // evict makes room for a new pair when maxScanPairs are held, and reports
 // whether it did: it drops a compact pair of a single connection, the
-// first among the next evictLook entries of a cursor that goes round each
-// table (the larger first), so the same capture drops the same pairs on
+// first among the next few of a cursor that goes round each table (the
+// larger first; roundCursor), so the same capture drops the same pairs on
 // every run. Without it, every pair that began while the tables were full
 // was left out, a scanner's too, until the sweep judged pairs two windows
 // old: a server on the Internet draws one refused or unanswered probe from
@@ -340,20 +337,14 @@ func (s *scans) evict() bool {
 	return evictOne(&s.ones, &s.next4) || evictOne(&s.ones6, &s.next6)
 }
 
-// evictOne deletes the first entry of t that counts a single connection,
-// among evictLook from *next on (cyclically), and moves *next past the
-// entries it looked at.
+// evictOne deletes the first entry of t that counts a single connection
+// among the next few from *next (roundCursor).
 func evictOne[K comparable](t *oneTable[K], next *int) bool {
-	n := t.len()
-	for range min(n, evictLook) {
-		i := *next % n
-		*next = i + 1
-		if t.ents[i].r.attempts == 1 {
-			t.deleteAt(i)
-			return true
-		}
+	i := roundCursor(t.len(), next, func(i int) bool { return t.ents[i].r.attempts == 1 })
+	if i >= 0 {
+		t.deleteAt(i)
 	}
-	return false
+	return i >= 0
 }
 
 // probe classifies a finished flow as a scan probe, and reports whether it

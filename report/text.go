@@ -158,11 +158,10 @@ func writeTimelines(w io.Writer, c *Connection) {
 		b = append(b, "  "...)
 		b = appendRight(b, strconv.AppendFloat(num[:0], at.Sub(start).Seconds(), 'f', 6, 64), 11)
 		b = append(b, "  "...)
-		n := len(b)
 		if r.side == 1 {
-			b = append(b, blanks[:31]...)
-			n = len(b)
+			b = append(b, blanks[:31]...) // the client's column, empty
 		}
+		cell := len(b)
 		if r.t.Inferred {
 			b = append(b, '~')
 		} else {
@@ -171,11 +170,11 @@ func writeTimelines(w io.Writer, c *Connection) {
 		b = append(b, r.t.From...)
 		b = append(b, " -> "...)
 		b = append(b, r.t.To...)
-		for len(b)-n < 30 {
+		for len(b)-cell < 30 {
 			b = append(b, ' ')
 		}
 		if r.side == 0 {
-			b = append(b, blanks[:32]...)
+			b = append(b, blanks[:32]...) // the server's column, empty, between two spaces
 		} else {
 			b = append(b, ' ')
 		}
