@@ -36,7 +36,9 @@ const hugeHeapBytes = 128 << 20
 // raise the first collection's goal to its size.
 //
 // GODEBUG=disablethp=1, the runtime's own switch to keep the heap off huge
-// pages, turns this off as well.
+// pages, turns this off as well. So does strict overcommit accounting
+// (vm.overcommit_memory=2), under which the untouched range would still be
+// charged.
 func adviseHugePages() {
 	if strings.Contains(os.Getenv("GODEBUG"), "disablethp=1") {
 		return
@@ -44,6 +46,11 @@ func adviseHugePages() {
 	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
 	if err != nil || !bytes.Contains(mode, []byte("[madvise]")) {
 		return // "always" needs no advice, "never" takes none
+	}
+	if oc, err := os.ReadFile("/proc/sys/vm/overcommit_memory"); err != nil || bytes.HasPrefix(oc, []byte("2")) {
+		// Strict accounting charges the whole range when it is mapped,
+		// and a refused mapping is fatal to a Go program.
+		return
 	}
 	b := make([]byte, hugeHeapBytes)
 	// An error (a kernel without THP) leaves the heap as it was.
