@@ -82,7 +82,7 @@ func TestISNArena(t *testing.T) {
 			ns := int64(1_700_000_000e9)
 			peer := netip.MustParseAddr("2001:db8::7")
 			for i := range 20000 {
-				ns += int64(rng.IntN(int(20 * time.Second)))
+				ns += rng.Int64N(int64(20 * time.Second))
 				a := netip.AddrFrom4([4]byte{10, 0, 0, byte(rng.IntN(60))})
 				if rng.IntN(4) == 0 {
 					// Hosts grow at different rates.

@@ -27,7 +27,7 @@ func TestHostTupleIndex(t *testing.T) {
 		var want ISNStats
 		ns := int64(1_700_000_000e9)
 		for i := range 3000 {
-			ns += int64(rng.IntN(int(200 * time.Second)))
+			ns += rng.Int64N(int64(200 * time.Second))
 			s := ISNSample{Host: host, Role: RoleServer, ISN: rng.Uint32(), Time: time.Unix(0, ns),
 				Tuple: Tuple{Local: netip.AddrPortFrom(host, 80), Remote: netip.AddrPortFrom(peer, uint16(1024+rng.IntN(60)))}}
 			if prev, ok := m.latest[keyOf(s.Tuple)]; ok && rng.IntN(3) == 0 {

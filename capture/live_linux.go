@@ -486,7 +486,7 @@ func (l *Live) frame() (data []byte, wire uint32, ts time.Time, ok bool) {
 			aux, haveAux = *(*unix.TpacketAuxdata)(unsafe.Pointer(&body[0])), true
 		case h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && len(body) >= int(unsafe.Sizeof(unix.Timespec{})):
 			t := (*unix.Timespec)(unsafe.Pointer(&body[0]))
-			ts = time.Unix(t.Sec, t.Nsec).UTC()
+			ts = time.Unix(t.Unix()).UTC() // Unix: Sec and Nsec are int32 on 32-bit platforms
 		}
 		off += unix.CmsgSpace(int(h.Len) - hdr)
 	}

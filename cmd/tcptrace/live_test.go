@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -14,7 +16,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,18 +26,6 @@ import (
 
 	"github.com/tcptrace/tcptrace/report"
 )
-
-// buildTcptrace builds the command into dir, for tests that run it as a
-// process: under ip netns exec, or to send it a real signal.
-func buildTcptrace(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "tcptrace")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // proc is a running tcptrace: its stdout lines as they come, and stderr.
 type proc struct {
