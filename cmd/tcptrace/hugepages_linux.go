@@ -35,12 +35,13 @@ const hugeHeapBytes = 128 << 20
 // range. The collection right after drops it at once, before it could
 // raise the first collection's goal to its size.
 //
+// A 32-bit process, whose whole address space is 4 GiB, is left alone.
 // GODEBUG=disablethp=1, the runtime's own switch to keep the heap off huge
 // pages, turns this off as well. So does strict overcommit accounting
 // (vm.overcommit_memory=2), under which the untouched range would still be
 // charged.
 func adviseHugePages() {
-	if strings.Contains(os.Getenv("GODEBUG"), "disablethp=1") {
+	if ^uintptr(0)>>32 == 0 || strings.Contains(os.Getenv("GODEBUG"), "disablethp=1") {
 		return
 	}
 	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
