@@ -47,5 +47,7 @@ machine() {
 	echo "- date: $(date -u +%Y-%m-%dT%H:%MZ)"
 	echo "- machine: $(nproc) CPUs ($(lscpu | sed -n 's/^Model name: *//p' | head -n 1)), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, $(uname -sr)"
 	echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared)"
+	# tcptrace puts its heap on huge pages when this is [madvise] (cmd/tcptrace/hugepages_linux.go).
+	echo "- transparent huge pages: $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo 'not available')"
 	echo "- tcptrace $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' + uncommitted changes'), $(go version | cut -d' ' -f3)"
 }
