@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/tcptrace/tcptrace/fsm"
-	"github.com/tcptrace/tcptrace/reassembly"
 )
 
 // TestHalfCloseExhaustionWhenPairsFull fills the half-close pairs to
@@ -15,15 +14,7 @@ import (
 // and the pairs held stay at the cap. Before, the pairs of the first 65,536
 // sources were kept for the whole capture and every later one left out.
 func TestHalfCloseExhaustionWhenPairsFull(t *testing.T) {
-	e := NewEngine(DefaultConfig())
-	var now time.Time
-	tab := reassembly.NewTable(reassembly.DefaultConfig(), func(f *reassembly.Flow) { e.Flow(f, now) })
-	frame := uint64(0)
-	obs := func(at time.Time, from, to netip.AddrPort, seg fsm.Segment) {
-		now = at
-		frame++
-		tab.Observe(at, from, to, seg, reassembly.Meta{Frame: frame})
-	}
+	e, obs, finish := engineFeed()
 	// halfClose: a handshake, the client's FIN acknowledged, no FIN back.
 	halfClose := func(c, s netip.AddrPort, at time.Time) {
 		us := time.Microsecond
@@ -48,8 +39,7 @@ func TestHalfCloseExhaustionWhenPairsFull(t *testing.T) {
 	for i := range 25 {
 		halfClose(netip.AddrPortFrom(attacker, uint16(50000+i)), svc, at.Add(time.Duration(i)*time.Millisecond))
 	}
-	tab.Flush(now.Add(time.Hour))
-	fs, _ := e.Finish()
+	fs := finish(time.Hour)
 	if held := len(e.halfOpen.ents); held > maxHalfKeys || len(e.halfOpen.ix) != held {
 		t.Errorf("%d pairs held, %d indexed: want the same, at most %d", held, len(e.halfOpen.ix), maxHalfKeys)
 	}

@@ -31,27 +31,36 @@ func TestPortSet(t *testing.T) {
 	}
 }
 
-// refusedFeed returns an engine, a function that feeds it a refused
-// connection (a SYN answered by RST-ACK a millisecond later) at a time, and
-// one that ends the capture and returns the findings.
-func refusedFeed() (e *Engine, refused func(c, s netip.AddrPort, at time.Time), finish func() []Finding) {
+// engineFeed returns an engine fed by a flow table, a function that
+// observes one segment at a time (its time is the engine's now), and one
+// that flushes the table after more time and returns the findings.
+func engineFeed() (e *Engine, obs func(at time.Time, from, to netip.AddrPort, seg fsm.Segment), finish func(after time.Duration) []Finding) {
 	e = NewEngine(DefaultConfig())
 	var now time.Time
 	tab := reassembly.NewTable(reassembly.DefaultConfig(), func(f *reassembly.Flow) { e.Flow(f, now) })
 	frame := uint64(0)
-	refused = func(c, s netip.AddrPort, at time.Time) {
+	obs = func(at time.Time, from, to netip.AddrPort, seg fsm.Segment) {
 		now = at
 		frame++
-		tab.Observe(at, c, s, fsm.Segment{Seq: 100, Flags: fsm.FlagSYN, Window: 1000}, reassembly.Meta{Frame: frame})
-		frame++
-		tab.Observe(at.Add(time.Millisecond), s, c, fsm.Segment{Ack: 101, Flags: fsm.FlagRST | fsm.FlagACK}, reassembly.Meta{Frame: frame})
+		tab.Observe(at, from, to, seg, reassembly.Meta{Frame: frame})
 	}
-	finish = func() []Finding {
-		tab.Flush(now)
+	finish = func(after time.Duration) []Finding {
+		tab.Flush(now.Add(after))
 		fs, _ := e.Finish()
 		return fs
 	}
-	return e, refused, finish
+	return e, obs, finish
+}
+
+// refusedFeed is engineFeed with a function that feeds a refused
+// connection (a SYN answered by RST-ACK a millisecond later) at a time.
+func refusedFeed() (e *Engine, refused func(c, s netip.AddrPort, at time.Time), finish func() []Finding) {
+	e, obs, fin := engineFeed()
+	refused = func(c, s netip.AddrPort, at time.Time) {
+		obs(at, c, s, fsm.Segment{Seq: 100, Flags: fsm.FlagSYN, Window: 1000})
+		obs(at.Add(time.Millisecond), s, c, fsm.Segment{Ack: 101, Flags: fsm.FlagRST | fsm.FlagACK})
+	}
+	return e, refused, func() []Finding { return fin(0) }
 }
 
 // portScan returns the port_scan finding of fs, if any.

@@ -159,7 +159,7 @@ func writeTimelines(w io.Writer, c *Connection) {
 		b = appendRight(b, strconv.AppendFloat(num[:0], at.Sub(start).Seconds(), 'f', 6, 64), 11)
 		b = append(b, "  "...)
 		if r.side == 1 {
-			b = append(b, blanks[:31]...) // the client's column, empty
+			b = append(b, spaces[:31]...) // the client's column, empty
 		}
 		cell := len(b)
 		if r.t.Inferred {
@@ -174,7 +174,7 @@ func writeTimelines(w io.Writer, c *Connection) {
 			b = append(b, ' ')
 		}
 		if r.side == 0 {
-			b = append(b, blanks[:32]...) // the server's column, empty, between two spaces
+			b = append(b, spaces[:32]...) // the server's column, empty, between two spaces
 		} else {
 			b = append(b, ' ')
 		}
@@ -203,9 +203,6 @@ func mergedTimeline(c *Connection) []row {
 	}
 	return rows
 }
-
-// blanks is the run of spaces that fills an empty column.
-var blanks = strings.Repeat(" ", 32)
 
 // timelineHead is the head of a connection's timeline table.
 var timelineHead = fmt.Sprintf("    %7s  %11s  %-30s %-30s %s\n", "frame", "+seconds", "client", "server", "cause")
