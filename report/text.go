@@ -4,7 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -85,49 +86,97 @@ func writeTextConnection(bw *bufio.Writer, c *Connection) {
 	writeConnection(bw, c)
 }
 
-func hostport(e Endpoint) string {
+func hostport(e Endpoint) string { return string(appendHostport(nil, e)) }
+
+// appendHostport appends e as host:port, with an IPv6 host in brackets.
+func appendHostport(b []byte, e Endpoint) []byte {
 	if strings.Contains(e.IP, ":") {
-		return fmt.Sprintf("[%s]:%d", e.IP, e.Port)
+		b = append(b, '[')
+		b = append(b, e.IP...)
+		b = append(b, ']')
+	} else {
+		b = append(b, e.IP...)
 	}
-	return fmt.Sprintf("%s:%d", e.IP, e.Port)
+	b = append(b, ':')
+	return strconv.AppendUint(b, uint64(e.Port), 10)
 }
 
+// writeConnection writes a connection's block: its head lines, appended
+// by hand (with fmt, its boxed arguments were nine allocations a
+// connection, the most of any text report's; issue 7), then its timeline
+// table.
 func writeConnection(w io.Writer, c *Connection) {
-	dur := time.Duration(c.DurationUS) * time.Microsecond
-	fmt.Fprintf(w, "#%d  %s -> %s  opened %s, closed %s", c.ID, hostport(c.Client), hostport(c.Server), c.Handshake, c.Close)
+	b := rowBuffer(w, 512)
+	b = append(b, '#')
+	b = strconv.AppendUint(b, c.ID, 10)
+	b = append(b, "  "...)
+	b = appendHostport(b, c.Client)
+	b = append(b, " -> "...)
+	b = appendHostport(b, c.Server)
+	b = append(b, "  opened "...)
+	b = append(b, c.Handshake...)
+	b = append(b, ", closed "...)
+	b = append(b, c.Close...)
 	if c.ClosedFirst != "" {
-		fmt.Fprintf(w, " (%s sent FIN first)", c.ClosedFirst)
+		b = append(b, " ("...)
+		b = append(b, c.ClosedFirst...)
+		b = append(b, " sent FIN first)"...)
 	}
 	if c.HalfClose {
-		fmt.Fprint(w, " after a half-close with data")
+		b = append(b, " after a half-close with data"...)
 	}
 	if c.ResetBy != "" {
-		fmt.Fprintf(w, " (reset by %s)", c.ResetBy)
+		b = append(b, " (reset by "...)
+		b = append(b, c.ResetBy...)
+		b = append(b, ')')
 	}
-	fmt.Fprintf(w, "  %s\n", dur)
-	fmt.Fprintf(w, "    frames %d-%d  client %d pkts %d B (payload %d)  server %d pkts %d B (payload %d)\n",
-		c.FirstFrame, c.LastFrame, c.Packets.Client, c.Bytes.Client, c.PayloadBytes.Client, c.Packets.Server, c.Bytes.Server, c.PayloadBytes.Server)
-	fmt.Fprintf(w, "    final  client %s, server %s", c.FinalState.Client, c.FinalState.Server)
+	b = append(b, "  "...)
+	b = append(b, (time.Duration(c.DurationUS) * time.Microsecond).String()...)
+	b = append(b, "\n    frames "...)
+	b = strconv.AppendUint(b, c.FirstFrame, 10)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, c.LastFrame, 10)
+	b = appendTraffic(b, "  client ", c.Packets.Client, c.Bytes.Client, c.PayloadBytes.Client)
+	b = appendTraffic(b, "  server ", c.Packets.Server, c.Bytes.Server, c.PayloadBytes.Server)
+	b = append(b, "\n    final  client "...)
+	b = append(b, c.FinalState.Client...)
+	b = append(b, ", server "...)
+	b = append(b, c.FinalState.Server...)
 	if c.EffectiveMSS != 0 {
-		fmt.Fprintf(w, "  effective MSS %d", c.EffectiveMSS)
+		b = append(b, "  effective MSS "...)
+		b = strconv.AppendUint(b, uint64(c.EffectiveMSS), 10)
 	}
 	if c.RolesGuessed {
-		fmt.Fprintf(w, "  [roles guessed: %s]", c.RoleReason)
+		b = append(b, "  [roles guessed: "...)
+		b = append(b, c.RoleReason...)
+		b = append(b, ']')
 	}
-	fmt.Fprintln(w)
+	b = append(b, '\n')
 	if len(c.Violations) > 0 {
-		keys := make([]string, 0, len(c.Violations))
-		for k := range c.Violations {
-			keys = append(keys, k)
+		b = append(b, "    violations  "...)
+		for i, k := range slices.Sorted(maps.Keys(c.Violations)) {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = append(b, k...)
+			b = append(b, " x"...)
+			b = strconv.AppendUint(b, uint64(c.Violations[k]), 10)
 		}
-		sort.Strings(keys)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = fmt.Sprintf("%s x%d", k, c.Violations[k])
-		}
-		fmt.Fprintf(w, "    violations  %s\n", strings.Join(parts, ", "))
+		b = append(b, '\n')
 	}
+	w.Write(b)
 	writeTimelines(w, c)
+}
+
+// appendTraffic appends one side's "<label>N pkts N B (payload N)".
+func appendTraffic(b []byte, label string, pkts, bytes, payload uint64) []byte {
+	b = append(b, label...)
+	b = strconv.AppendUint(b, pkts, 10)
+	b = append(b, " pkts "...)
+	b = strconv.AppendUint(b, bytes, 10)
+	b = append(b, " B (payload "...)
+	b = strconv.AppendUint(b, payload, 10)
+	return append(b, ')')
 }
 
 type row struct {
@@ -139,8 +188,8 @@ type row struct {
 // transitions in the left column and the server's in the right. Inferred
 // transitions are marked with '~'.
 func writeTimelines(w io.Writer, c *Connection) {
-	rows := mergedTimeline(c)
-	if len(rows) == 0 {
+	n := len(c.Timeline.Client) + len(c.Timeline.Server)
+	if n == 0 {
 		return
 	}
 	start, _ := time.Parse(time.RFC3339Nano, c.Start)
@@ -148,10 +197,14 @@ func writeTimelines(w io.Writer, c *Connection) {
 	// %-30s %s\n" would write them (states are ASCII, so padding by bytes
 	// is padding by runes): with fmt they were most of the text report's
 	// time on a large capture (issue 7). TestTimelineRows compares them.
-	b := make([]byte, 0, 80+100*len(rows))
+	b := rowBuffer(w, len(timelineHead)+100*n)
 	b = append(b, timelineHead...)
 	var num [32]byte
-	for _, r := range rows {
+	for m := (merger{c.Timeline.Client, c.Timeline.Server}); ; {
+		r, ok := m.next()
+		if !ok {
+			break
+		}
 		at, _ := time.Parse(time.RFC3339Nano, r.t.Time)
 		b = append(b, "    "...)
 		b = appendRight(b, strconv.AppendUint(num[:0], r.t.Frame, 10), 7)
@@ -184,24 +237,44 @@ func writeTimelines(w io.Writer, c *Connection) {
 	w.Write(b)
 }
 
-// mergedTimeline merges the two timelines by time, keeping each endpoint's
-// own order (a held receipt can be dated after the frame that caused it).
-func mergedTimeline(c *Connection) []row {
-	cl, sv := c.Timeline.Client, c.Timeline.Server
-	rows := make([]row, 0, len(cl)+len(sv))
-	for len(cl) > 0 || len(sv) > 0 {
-		takeClient := len(sv) == 0
-		if len(cl) > 0 && len(sv) > 0 {
-			a, b := cl[0], sv[0]
-			takeClient = a.Time < b.Time || a.Time == b.Time && a.Frame <= b.Frame // RFC 3339 nano in UTC sorts as time
-		}
-		if takeClient {
-			rows, cl = append(rows, row{cl[0], 0}), cl[1:]
-		} else {
-			rows, sv = append(rows, row{sv[0], 1}), sv[1:]
-		}
+// rowBuffer returns an empty buffer for about n bytes to be appended and
+// written to w at once: w's own free space when w is a bufio.Writer (the
+// text spill's and the report's), flushed first if it has less, so that a
+// connection's rows cost no allocation (issue 7: a buffer per connection
+// was half the bytes a text report of a SYN flood allocated). A Flush
+// error stays in w and is returned by its next Write.
+func rowBuffer(w io.Writer, n int) []byte {
+	bw, ok := w.(*bufio.Writer)
+	if !ok {
+		return make([]byte, 0, n)
 	}
-	return rows
+	if bw.Available() < n {
+		bw.Flush()
+	}
+	return bw.AvailableBuffer()
+}
+
+// merger merges the two timelines by time, keeping each endpoint's own
+// order (a held receipt can be dated after the frame that caused it).
+type merger struct{ cl, sv []Transition }
+
+// next returns the next row, or false after the last.
+func (m *merger) next() (row, bool) {
+	cl, sv := m.cl, m.sv
+	if len(cl) == 0 && len(sv) == 0 {
+		return row{}, false
+	}
+	takeClient := len(sv) == 0
+	if len(cl) > 0 && len(sv) > 0 {
+		a, b := &cl[0], &sv[0]
+		takeClient = a.Time < b.Time || a.Time == b.Time && a.Frame <= b.Frame // RFC 3339 nano in UTC sorts as time
+	}
+	if takeClient {
+		m.cl = cl[1:]
+		return row{cl[0], 0}, true
+	}
+	m.sv = sv[1:]
+	return row{sv[0], 1}, true
 }
 
 // timelineHead is the head of a connection's timeline table.
