@@ -29,8 +29,21 @@ var probeNames = [probeKinds]string{"syn", "syn_closed", "connect", "fin", "null
 
 // maxScanPairs bounds the (source, target) pairs followed, and maxScanPorts
 // the ports remembered per pair: enough to decide, not a port list.
+//
+// Pairs are held for two windows (10 minutes), so on a busy link the cap,
+// not the window, decides how many: the 2M-packet benchmark (57 s, some
+// 350 refused or reset pairs a second) opens 19 909, and a capture ten
+// times as long would hold over 200 000. At 1<<16 the tables were then the
+// engine's state that grew most with a capture's length (1.4 MB at 57 s,
+// 7 MB past 3 minutes; issue 7 wants the same peak memory at ten times the
+// packets). At 1<<14 they stop at 1.8 MB, 1.4 of it within 57 s. What it
+// costs: when the tables are full, a pair of one connection is replaced
+// after about cap/rate seconds (evict), 45 s at that rate. A scan's own pair
+// keeps its second probe if it comes sooner: nmap's -T1 waits 15 s between
+// probes (so up to 1000 new pairs a second of other traffic), -T2 0.4 s;
+// -T0's 5 minutes outlasted the old cap as well at that rate.
 const (
-	maxScanPairs = 1 << 16
+	maxScanPairs = 1 << 14
 	maxScanPorts = 4096
 )
 
