@@ -10,8 +10,8 @@ import (
 
 // hugeHeapBytes is how much of the heap's address space adviseHugePages
 // asks transparent huge pages for: more than the benchmark's whole heap
-// (at most 76 MiB on the 2M-packet capture and 97 MiB on the 20M-packet
-// one, GODEBUG=gctrace=1), so that the flow table, its index and the
+// (at most 73 MiB on the 2M-packet capture and 77 MiB on the 20M-packet
+// one at GOGC=30, GODEBUG=gctrace=1), so that the flow table, its index and the
 // findings engine's tables sit in it. Past it the heap grows on ordinary
 // pages.
 const hugeHeapBytes = 128 << 20
