@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -111,16 +110,4 @@ func TestInterruptFIFO(t *testing.T) {
 			}
 		})
 	}
-}
-
-// buildTcptrace builds the command into dir, for tests that run it as a
-// process: under ip netns exec, or to send it a real signal.
-func buildTcptrace(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "tcptrace")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }

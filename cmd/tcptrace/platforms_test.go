@@ -2,9 +2,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"testing"
 )
 
@@ -21,7 +18,7 @@ func TestOtherPlatforms(t *testing.T) {
 	}
 	for _, p := range []struct{ goos, goarch string }{{"linux", "386"}, {"windows", "amd64"}} {
 		t.Run(p.goos+"_"+p.goarch, func(t *testing.T) {
-			cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "vet", "./...")
+			cmd := goCommand("vet", "./...")
 			cmd.Dir = "../.."
 			cmd.Env = append(os.Environ(), "GOOS="+p.goos, "GOARCH="+p.goarch, "CGO_ENABLED=0")
 			if out, err := cmd.CombinedOutput(); err != nil {

@@ -26,13 +26,8 @@ func TestSignals(t *testing.T) {
 		t.Skip("builds tcptrace and gencap")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "tcptrace")
-	gen := filepath.Join(dir, "gencap")
-	for _, b := range [][]string{{bin, "."}, {gen, "../../tools/gencap"}} {
-		if out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", b[1], err, out)
-		}
-	}
+	bin := buildTcptrace(t, dir)
+	gen := goBuild(t, dir, "gencap", "../../tools/gencap")
 	capFile := filepath.Join(dir, "mixed.pcap")
 	if out, err := exec.Command(gen, "-q", "-packets", "20000", "-conns", "1000", "-concurrent", "100", "-o", capFile).CombinedOutput(); err != nil {
 		t.Fatalf("gencap: %v\n%s", err, out)
