@@ -69,36 +69,36 @@ measure() {
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 least() { printf '%s\n' "$@" | sort -n | head -n 1; }
 
-# measure_pair "CMD A" "CMD B": measures both like measure, but alternately
-# (A, B, A, B, ...), so that a change in the shared machine's load falls on
-# both alike instead of on whichever ran second. Sets WALL_A, CPU_A, RSS_A
-# and WALL_B, CPU_B, RSS_B to the medians and CPUMIN_A, CPUMIN_B to the
-# least CPU times, or a side's to "over" if a run of it passed MEMCAP.
-measure_pair() {
-	local a=$1 b=$2 i
-	local wa=() ca=() ra=() wb=() cb=() rb=() overa=0 overb=0
+# measure_rounds "CMD" ...: measures each command (one string each, split on
+# spaces) like measure, but in rounds: each round runs every command once,
+# in order, so that a change in the shared machine's load falls on all of
+# them alike instead of on whichever ran while it lasted. Sets the arrays
+# WALLS, CPUS and RSSS to each command's medians and CPUMINS to its least
+# CPU time, or its entries to "over" if a run of it passed MEMCAP (it is
+# not run again).
+measure_rounds() {
+	local cmds=("$@") i j
+	local over=() w=() c=() r=()
+	for ((j = 0; j < ${#cmds[@]}; j++)); do
+		over[j]=0 w[j]="" c[j]="" r[j]=""
+	done
 	for ((i = 0; i < RUNS; i++)); do
-		if [ "$overa" = 0 ]; then
+		for ((j = 0; j < ${#cmds[@]}; j++)); do
+			if [ "${over[j]}" = 1 ]; then continue; fi
 			# shellcheck disable=SC2086 # the command is split on purpose
-			RUNS=1 measure $a
-			if [ "$WALL" = over ]; then overa=1; else wa+=("$WALL") ca+=("$CPU") ra+=("$RSS"); fi
-		fi
-		if [ "$overb" = 0 ]; then
-			# shellcheck disable=SC2086
-			RUNS=1 measure $b
-			if [ "$WALL" = over ]; then overb=1; else wb+=("$WALL") cb+=("$CPU") rb+=("$RSS"); fi
+			RUNS=1 measure ${cmds[j]}
+			if [ "$WALL" = over ]; then over[j]=1; else w[j]+=" $WALL" c[j]+=" $CPU" r[j]+=" $RSS"; fi
+		done
+	done
+	WALLS=() CPUS=() RSSS=() CPUMINS=()
+	for ((j = 0; j < ${#cmds[@]}; j++)); do
+		if [ "${over[j]}" = 1 ]; then
+			WALLS[j]=over CPUS[j]=over RSSS[j]=over CPUMINS[j]=over
+		else
+			# shellcheck disable=SC2086 # the lists are split on purpose
+			WALLS[j]=$(median ${w[j]}) CPUS[j]=$(median ${c[j]}) RSSS[j]=$(median ${r[j]}) CPUMINS[j]=$(least ${c[j]})
 		fi
 	done
-	if [ "$overa" = 1 ]; then
-		WALL_A=over CPU_A=over RSS_A=over CPUMIN_A=over
-	else
-		WALL_A=$(median "${wa[@]}") CPU_A=$(median "${ca[@]}") RSS_A=$(median "${ra[@]}") CPUMIN_A=$(least "${ca[@]}")
-	fi
-	if [ "$overb" = 1 ]; then
-		WALL_B=over CPU_B=over RSS_B=over CPUMIN_B=over
-	else
-		WALL_B=$(median "${wb[@]}") CPU_B=$(median "${cb[@]}") RSS_B=$(median "${rb[@]}") CPUMIN_B=$(least "${cb[@]}")
-	fi
 }
 
 # cell formats a measured value for the table.
@@ -135,21 +135,22 @@ if command -v tshark >/dev/null; then
 fi
 
 declare -A wall cpu rss
-names=()
+names=() cmds=()
 for row in "${rows[@]}"; do
-	name=${row%%|*} cmd=${row#*|}
-	log "timing: $name"
-	# shellcheck disable=SC2086 # the command is split on purpose
-	measure $cmd
-	wall[$name]=$WALL cpu[$name]=$CPU rss[$name]=$RSS
-	names+=("$name")
+	names+=("${row%%|*}") cmds+=("${row#*|}")
+done
+log "timing: ${#cmds[@]} commands, $RUNS rounds"
+measure_rounds "${cmds[@]}"
+for j in "${!names[@]}"; do
+	wall[${names[j]}]=${WALLS[j]} cpu[${names[j]}]=${CPUS[j]} rss[${names[j]}]=${RSSS[j]}
 done
 
 echo "### Throughput: $PACKETS packets, $CONNS connections, $CONCURRENT open at once ($((size / 1048576)) MiB)"
 echo
-echo "Median of $RUNS runs, output to /dev/null; CPU is user + system time and peak RSS is from"
-echo "/usr/bin/time -v. The last two columns divide the other command's wall time by tcptrace's"
-echo "(above 1: tcptrace is faster); on a shared machine compare the CPU column as well."
+echo "Median of $RUNS runs, in rounds (each round runs every command once, so a change in the"
+echo "machine's load falls on all alike), output to /dev/null; CPU is user + system time and peak"
+echo "RSS is from /usr/bin/time -v. The last two columns divide the other command's wall time by"
+echo "tcptrace's (above 1: tcptrace is faster); on a shared machine compare the CPU column as well."
 echo
 echo "| command | wall s | CPU s | packets/s | peak RSS | vs tcptrace -T json | vs tcptrace -T jsonl |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
@@ -192,8 +193,8 @@ echo "| format | N = $PACKETS: wall s | 2N: wall s | ratio | N: CPU s | 2N: CPU 
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 for format in json jsonl; do
 	log "timing: linearity -T $format"
-	measure_pair "$work/tcptrace -q -T $format $work/main.pcap" "$work/tcptrace -q -T $format $work/double.pcap"
-	w1=$WALL_A c1=$CPU_A w2=$WALL_B c2=$CPU_B m1=$CPUMIN_A m2=$CPUMIN_B
+	measure_rounds "$work/tcptrace -q -T $format $work/main.pcap" "$work/tcptrace -q -T $format $work/double.pcap"
+	w1=${WALLS[0]} c1=${CPUS[0]} w2=${WALLS[1]} c2=${CPUS[1]} m1=${CPUMINS[0]} m2=${CPUMINS[1]}
 	if [ "$w1" = over ] || [ "$w2" = over ]; then
 		echo "| -T $format | $(cell "$w1" echo "$w1") | $(cell "$w2" echo "$w2") | - | - | - | - | - | - | - | - |"
 		continue
@@ -217,8 +218,8 @@ echo "| format | peak RSS, $PACKETS packets | peak RSS, $((10 * PACKETS)) packet
 echo "|---|---:|---:|---:|---|"
 for format in json jsonl; do
 	log "timing: memory -T $format"
-	measure_pair "$work/tcptrace -q -T $format $work/mem1.pcap" "$work/tcptrace -q -T $format $work/mem10.pcap"
-	r1=$RSS_A r10=$RSS_B
+	measure_rounds "$work/tcptrace -q -T $format $work/mem1.pcap" "$work/tcptrace -q -T $format $work/mem10.pcap"
+	r1=${RSSS[0]} r10=${RSSS[1]}
 	if [ "$r1" = over ] || [ "$r10" = over ]; then
 		echo "| -T $format | $(cell "$r1" mib "$r1") | $(cell "$r10" mib "$r10") | - | no |"
 		continue
