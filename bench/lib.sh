@@ -1,17 +1,46 @@
-# Shared by bench/run.sh and bench/synflood.sh (sourced, not run).
+# Shared by bench/run.sh, bench/pgo.sh and bench/synflood.sh (sourced, not
+# run, from the repository's root).
 #
 # MEMCAP (KiB, default 8 GiB) protects the machine: a command whose resident
 # set passes it is killed, and reported as such rather than measured.
 MEMCAP=${MEMCAP:-8388608}
 
+# work is the scratch directory: the binaries, the captures, the profiles.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
 log() { echo "bench: $*" >&2; }
+
+# build DIR [go build flags...]: builds the command in ./DIR into $work,
+# named after DIR's last element.
+build() {
+	local dir=$1
+	shift
+	go build "$@" -o "$work/${dir##*/}" "./$dir"
+}
+
+# mixed_defaults sets the benchmark capture's parameters (bench/run.sh,
+# bench/pgo.sh) that the environment left unset: PACKETS, CONNS,
+# CONCURRENT (open at once) and SEED.
+mixed_defaults() {
+	PACKETS=${PACKETS:-2000000} CONNS=${CONNS:-100000} CONCURRENT=${CONCURRENT:-2000} SEED=${SEED:-1}
+}
+
+# gen NAME PACKETS CONNS [gencap flags...]: writes $work/NAME.pcap, a mixed
+# capture with $CONCURRENT connections open at once, seeded with $SEED.
+# Needs $work/gencap (build tools/gencap).
+gen() {
+	local name=$1 packets=$2 conns=$3
+	shift 3
+	log "generating $name: $packets packets, $conns connections, $CONCURRENT open at once"
+	"$work/gencap" -mode mixed -packets "$packets" -conns "$conns" -concurrent "$CONCURRENT" -seed "$SEED" "$@" -o "$work/$name.pcap"
+}
 
 # timed OUT CMD...: runs CMD once, stdout to OUT, under /usr/bin/time -v,
 # and sets WALL (seconds, /usr/bin/time's elapsed wall clock), CPU (user +
 # system seconds: less sensitive than WALL to other work on a shared
 # machine), RSS (peak KiB), STATUS (exit status) and CAPPED (1 if killed
 # for passing MEMCAP).
-# Needs $work (a scratch directory).
 timed() {
 	local out=$1
 	shift
@@ -49,5 +78,5 @@ machine() {
 	echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared)"
 	# tcptrace puts its heap on huge pages when this is [madvise] (cmd/tcptrace/hugepages_linux.go).
 	echo "- transparent huge pages: $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo 'not available')"
-	echo "- tcptrace $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' + uncommitted changes'), $(go version | cut -d' ' -f3)"
+	echo "- tcptrace $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' + uncommitted changes'), $(go version | cut -d' ' -f3)$(test -f cmd/tcptrace/default.pgo && echo ', profile-guided (cmd/tcptrace/default.pgo, bench/pgo.sh)')"
 }

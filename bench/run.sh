@@ -15,30 +15,16 @@
 # are timed when installed (Debian: apt-get install tcptrace tshark).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PACKETS=${PACKETS:-2000000}
-CONNS=${CONNS:-100000}
-CONCURRENT=${CONCURRENT:-2000}
-SEED=${SEED:-1}
+. bench/lib.sh
+mixed_defaults
 RUNS=${RUNS:-3}
 CHECKS=${CHECKS:-1}
 MEMSNAP=${MEMSNAP:-128}
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-. bench/lib.sh
-
 log "building into $work"
-go build -o "$work/tcptrace" ./cmd/tcptrace
-go build -o "$work/gencap" ./tools/gencap
-go build -o "$work/floor" ./bench/floor
-
-# gen NAME PACKETS CONNS [gencap flags...]: writes $work/NAME.pcap.
-gen() {
-	local name=$1 packets=$2 conns=$3
-	shift 3
-	log "generating $name: $packets packets, $conns connections, $CONCURRENT open at once"
-	"$work/gencap" -mode mixed -packets "$packets" -conns "$conns" -concurrent "$CONCURRENT" -seed "$SEED" "$@" -o "$work/$name.pcap"
-}
+build cmd/tcptrace
+build tools/gencap
+build bench/floor
 
 # measure CMD...: runs CMD $RUNS times with stdout to /dev/null and sets
 # WALL, CPU and RSS to the medians, or all to "over" if it passed MEMCAP.

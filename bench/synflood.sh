@@ -19,13 +19,11 @@ PACKETS=${PACKETS:-5000000}
 RATE=${RATE:-100000}
 SEED=${SEED:-1}
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 . bench/lib.sh
 
 log "building into $work"
-go build -o "$work/tcptrace" ./cmd/tcptrace
-go build -o "$work/gencap" ./tools/gencap
+build cmd/tcptrace
+build tools/gencap
 
 echo "## bench/synflood.sh"
 echo
