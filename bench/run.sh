@@ -6,7 +6,7 @@
 #   bench/run.sh                       # 2 M packets, 100 k connections, 2000 open at once
 #   PACKETS=200000 CONNS=10000 bench/run.sh
 #
-# Environment: PACKETS, CONNS, CONCURRENT, SEED (the capture), RUNS (timed
+# Environment: PACKETS, CONNS, CONCURRENT, SEED (the capture), RUNS (rounds:
 # runs per command; the median is reported), CHECKS=0 to skip the linearity
 # and memory checks, MEMSNAP (snaplen of the memory check's captures, so the
 # 10x capture stays small on disk; packets are what it is about), MEMCAP
@@ -26,28 +26,21 @@ build cmd/tcptrace
 build tools/gencap
 build bench/floor
 
-# measure CMD...: runs CMD $RUNS times with stdout to /dev/null and sets
-# WALL, CPU and RSS to the medians, or all to "over" if it passed MEMCAP.
-# Any other failure aborts the benchmark.
-measure() {
-	local walls=() cpus=() rsss=() i
-	for ((i = 0; i < RUNS; i++)); do
-		timed /dev/null "$@"
-		if [ "$CAPPED" = 1 ]; then
-			log "killed above MEMCAP ($(mib "$MEMCAP") MiB): $*"
-			WALL=over CPU=over RSS=over
-			return
-		fi
-		if [ "$STATUS" != 0 ]; then
-			log "failed ($STATUS): $*"
-			cat "$work/stderr.txt" "$work/time.txt" >&2
-			exit 1
-		fi
-		walls+=("$WALL")
-		cpus+=("$CPU")
-		rsss+=("$RSS")
-	done
-	WALL=$(median "${walls[@]}") CPU=$(median "${cpus[@]}") RSS=$(median "${rsss[@]}")
+# measure_once CMD...: runs CMD once with stdout to /dev/null and sets WALL,
+# CPU and RSS, or all to "over" if it passed MEMCAP. Any other failure
+# aborts the benchmark.
+measure_once() {
+	timed /dev/null "$@"
+	if [ "$CAPPED" = 1 ]; then
+		log "killed above MEMCAP ($(mib "$MEMCAP") MiB): $*"
+		WALL=over CPU=over RSS=over
+		return
+	fi
+	if [ "$STATUS" != 0 ]; then
+		log "failed ($STATUS): $*"
+		cat "$work/stderr.txt" "$work/time.txt" >&2
+		exit 1
+	fi
 }
 
 # median VALUES...: the middle value (the upper one of an even count);
@@ -55,13 +48,13 @@ measure() {
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 least() { printf '%s\n' "$@" | sort -n | head -n 1; }
 
-# measure_rounds "CMD" ...: measures each command (one string each, split on
-# spaces) like measure, but in rounds: each round runs every command once,
-# in order, so that a change in the shared machine's load falls on all of
-# them alike instead of on whichever ran while it lasted. Sets the arrays
-# WALLS, CPUS and RSSS to each command's medians and CPUMINS to its least
-# CPU time, or its entries to "over" if a run of it passed MEMCAP (it is
-# not run again).
+# measure_rounds "CMD" ...: runs each command (one string each, split on
+# spaces) $RUNS times with measure_once, in rounds: each round runs every
+# command once, in order, so that a change in the shared machine's load
+# falls on all of them alike instead of on whichever ran while it lasted.
+# Sets the arrays WALLS, CPUS and RSSS to each command's medians and
+# CPUMINS to its least CPU time, or its entries to "over" if a run of it
+# passed MEMCAP (it is not run again).
 measure_rounds() {
 	local cmds=("$@") i j
 	local over=() w=() c=() r=()
@@ -72,7 +65,7 @@ measure_rounds() {
 		for ((j = 0; j < ${#cmds[@]}; j++)); do
 			if [ "${over[j]}" = 1 ]; then continue; fi
 			# shellcheck disable=SC2086 # the command is split on purpose
-			RUNS=1 measure ${cmds[j]}
+			measure_once ${cmds[j]}
 			if [ "$WALL" = over ]; then over[j]=1; else w[j]+=" $WALL" c[j]+=" $CPU" r[j]+=" $RSS"; fi
 		done
 	done
