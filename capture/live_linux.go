@@ -439,16 +439,7 @@ func (l *Live) Next(p *Packet) bool {
 			continue
 		}
 		p.Frame, p.TS, p.WireLen = l.cfg.Options.FrameBase+st.Packets, ts, wire
-		st.TCP++
-		if p.Truncated {
-			st.Truncated++
-		}
-		if p.BadOptions {
-			st.BadOptions++
-		}
-		if p.Checksum == ChecksumBad {
-			st.BadChecksums++
-		}
+		st.countTCP(p)
 		return true
 	}
 	return false

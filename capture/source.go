@@ -295,17 +295,23 @@ func (s *Source) Next(p *Packet) bool {
 			continue
 		}
 		p.Frame, p.TS, p.WireLen = n, f.ts, f.wire
-		st.TCP++
-		if p.Truncated {
-			st.Truncated++
-		}
-		if p.BadOptions {
-			st.BadOptions++
-		}
-		if p.Checksum == ChecksumBad {
-			st.BadChecksums++
-		}
+		st.countTCP(p)
 		return true
+	}
+}
+
+// countTCP counts a frame delivered as a TCP segment, and what its
+// decoding noted, in the statistics of every source.
+func (st *Stats) countTCP(p *Packet) {
+	st.TCP++
+	if p.Truncated {
+		st.Truncated++
+	}
+	if p.BadOptions {
+		st.BadOptions++
+	}
+	if p.Checksum == ChecksumBad {
+		st.BadChecksums++
 	}
 }
 
