@@ -192,7 +192,7 @@ func writeTimelines(w io.Writer, c *Connection) {
 	if n == 0 {
 		return
 	}
-	start, _ := parseTime(c.Start)
+	start, _ := time.Parse(time.RFC3339Nano, c.Start)
 	// The rows are appended by hand, as fmt's "    %7d  %11.6f  %-30s
 	// %-30s %s\n" would write them (states are ASCII, so padding by bytes
 	// is padding by runes): with fmt they were most of the text report's
@@ -205,7 +205,7 @@ func writeTimelines(w io.Writer, c *Connection) {
 		if !ok {
 			break
 		}
-		at, _ := parseTime(r.t.Time)
+		at, _ := time.Parse(time.RFC3339Nano, r.t.Time)
 		b = append(b, "    "...)
 		b = appendRight(b, strconv.AppendUint(num[:0], r.t.Frame, 10), 7)
 		b = append(b, "  "...)

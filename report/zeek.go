@@ -70,8 +70,8 @@ func zeekRow(c *Connection) []zeekValue {
 		}
 		return zeekValue{set: true, kind: zeekBool, s: "F"}
 	}
-	start, _ := parseTime(c.Start)
-	last, _ := parseTime(z.Last)
+	start, _ := time.Parse(time.RFC3339Nano, c.Start)
+	last, _ := time.Parse(time.RFC3339Nano, z.Last)
 	ts, lastTS := zeekTime(start), zeekTime(last)
 	row := []zeekValue{
 		{set: true, kind: zeekSeconds, f: ts},
@@ -173,7 +173,7 @@ func appendBase62(b []byte, n uint64) []byte {
 // Zeek writes its wall clock there; tcptrace writes the capture's first
 // and last timestamps (UTC), so the log is reproducible.
 func zeekLogTime(s string) string {
-	t, err := parseTime(s)
+	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		t = time.Unix(0, 0)
 	}
