@@ -34,14 +34,16 @@ func (t *Table) FinishEnded(now time.Time, quiet time.Duration) int {
 		now = t.now
 	}
 	n := 0
-	for f := t.first(); f != nil && now.Sub(f.Last) >= quiet; {
-		next := t.after(f)
+	for w := t.walk(); ; {
+		f := w.next()
+		if f == nil || now.Sub(f.Last) < quiet {
+			break
+		}
 		if ended(&f.Conn, now) {
 			f.Conn.Finish(now)
 			t.remove(f, EndClosed)
 			n++
 		}
-		f = next
 	}
 	return n
 }
@@ -59,7 +61,14 @@ func ended(c *fsm.Conn, now time.Time) bool {
 	// writing into c's spare capacity.
 	cp.Timeline[0], cp.Timeline[1] = slices.Clip(c.Timeline[0]), slices.Clip(c.Timeline[1])
 	cp.Finish(now)
-	s0, s1 = cp.Ep[0].State, cp.Ep[1].State
+	return settled(&cp)
+}
+
+// settled reports whether c, which Finish has run on, is over: both
+// endpoints are CLOSED, TIME-WAIT, LISTEN or UNKNOWN, and at least one is
+// CLOSED or TIME-WAIT.
+func settled(c *fsm.Conn) bool {
+	s0, s1 := c.Ep[0].State, c.Ep[1].State
 	return (gone(s0) || gone(s1)) && over(s0) && over(s1)
 }
 

@@ -49,8 +49,9 @@ type Config struct {
 // with the garbage collector's headroom at GOGC=30, 4.1 KiB measured per
 // flow of a SYN flood), so 8192 of them take some 37 MiB; with the findings
 // engine's own bounded state, a flood of millions of random tuples stays
-// under 300 MiB (bench/synflood.sh). The least recently active flows go
-// first, so idle ones are finished before busy ones.
+// under 300 MiB (bench/synflood.sh). Connections already over (closed, in
+// TIME-WAIT, reset or refused) go first, then open ones, each kind least
+// recently active first (Table.lru).
 const DefaultMaxFlows = 8192
 
 // DefaultConfig returns the defaults documented in README.md.
@@ -86,10 +87,13 @@ type EndReason uint8
 // End reasons.
 const (
 	EndCapture EndReason = iota // still in the table at the end of the capture
-	EndIdle                     // evicted after IdleTimeout without packets
-	EndLimit                    // evicted because MaxFlows was reached
+	EndIdle                     // evicted, not over, after IdleTimeout without packets
+	EndLimit                    // evicted, not over, because MaxFlows was reached
 	EndReused                   // a new SYN started a new incarnation of the 4-tuple
-	EndClosed                   // over (closed, reset, refused or abandoned) and quiet: see FinishEnded
+	// EndClosed: over (closed, reset, refused or abandoned) when it left:
+	// quiet for FinishEnded, or already over when the idle timeout or the
+	// MaxFlows limit made it leave (see evict).
+	EndClosed
 )
 
 var endNames = [...]string{"end_of_capture", "idle_timeout", "flow_limit", "tuple_reused", "closed"}
@@ -175,7 +179,7 @@ func (f *Flow) Dir(src netip.AddrPort) fsm.Dir {
 // Stats counts what the table did.
 type Stats struct {
 	Flows         uint64 // flows created (incarnations included)
-	Evicted       uint64 // flows evicted for idleness or the MaxFlows limit
+	Evicted       uint64 // flows evicted for idleness or the MaxFlows limit before they were over
 	EvictedLimit  uint64 // of which for the limit
 	Reused        uint64 // new incarnations of a 4-tuple
 	MaxConcurrent int
@@ -187,15 +191,23 @@ type Table struct {
 	// ix finds a held flow by key (index.go).
 	ix   flowIndex
 	done func(*Flow)
-	// lru is a doubly linked list of the flows by capture time of their
-	// last packet, head the least recently active, linked by index in one
-	// dense slice: moving a flow to the tail on each of its packets then
+	// lru holds two doubly linked lists of flows, each in the order of
+	// their last packet, head the least recently active: the connections
+	// still open (lruOpen) and those over (lruOver: both sides closed or in
+	// TIME-WAIT, see settled), which wait out TIME-WAIT or FinishEnded's
+	// quiet. The MaxFlows limit takes the least recently active over one
+	// while there is one, so that a busy link's thousands of closed
+	// connections in TIME-WAIT never push out an open one that is merely
+	// quiet (it would come back as a second, mid-stream record). The
+	// least recently active flow of the table is the older of the two
+	// heads, by frame number (oldest). The links are indices into one
+	// dense slice: moving a flow to a tail on each of its packets then
 	// writes a few neighbouring 16-byte entries that stay in cache, where
 	// links inside the 3.4 KiB flows cost two cache misses a packet (issue
 	// 7: 7 % of the read loop). free holds the slots not in use.
 	lru        []lruNode
 	free       []int32
-	head, tail int32 // -1 when empty
+	head, tail [2]int32 // per list; -1 when empty
 	// spare holds flows handed back by Recycle for create to reuse.
 	spare chan *Flow
 	stats Stats
@@ -210,7 +222,7 @@ type Table struct {
 // NewTable returns an empty table. done is called with every flow when it
 // leaves the table (reuse, eviction, Flush), in that order of events.
 func NewTable(cfg Config, done func(*Flow)) *Table {
-	return &Table{cfg: cfg, ix: newFlowIndex(), done: done, head: -1, tail: -1, spare: make(chan *Flow, spareFlows)}
+	return &Table{cfg: cfg, ix: newFlowIndex(), done: done, head: [2]int32{-1, -1}, tail: [2]int32{-1, -1}, spare: make(chan *Flow, spareFlows)}
 }
 
 // spareFlows is how many recycled flows the table keeps for reuse: most of
@@ -272,20 +284,54 @@ type lruNode struct {
 	prev, next int32 // -1 at the ends
 }
 
-// first returns the least recently active flow, or nil.
-func (t *Table) first() *Flow {
-	if t.head < 0 {
+// The two LRU lists (Table.lru).
+const (
+	lruOpen = 0
+	lruOver = 1
+)
+
+// oldest returns, of the flows at slots a and b (-1: none), the one whose
+// last packet came first. Frame numbers only grow, so this is the order a
+// single list of all flows would have.
+func (t *Table) oldest(a, b int32) *Flow {
+	switch {
+	case a < 0 && b < 0:
 		return nil
+	case b < 0:
+		return t.lru[a].f
+	case a < 0:
+		return t.lru[b].f
 	}
-	return t.lru[t.head].f
+	if fa, fb := t.lru[a].f, t.lru[b].f; fb.LastFrame < fa.LastFrame {
+		return fb
+	}
+	return t.lru[a].f
 }
 
-// after returns the flow after f in the LRU list, or nil.
-func (t *Table) after(f *Flow) *Flow {
-	if n := t.lru[f.slot].next; n >= 0 {
-		return t.lru[n].f
+// first returns the least recently active flow, or nil.
+func (t *Table) first() *Flow { return t.oldest(t.head[lruOpen], t.head[lruOver]) }
+
+// lruWalk visits the flows from the least recently active, merging the
+// two lists. Its flow may be removed before next is called again.
+type lruWalk struct {
+	t   *Table
+	cur [2]int32
+}
+
+func (t *Table) walk() lruWalk { return lruWalk{t, t.head} }
+
+// next returns the next flow, or nil at the end.
+func (w *lruWalk) next() *Flow {
+	f := w.t.oldest(w.cur[lruOpen], w.cur[lruOver])
+	if f != nil {
+		// Step past f now, so that removing it leaves the walk valid.
+		l := lruOpen
+		if w.cur[lruOver] == f.slot {
+			l = lruOver
+		}
+		w.cur[l] = w.t.lru[f.slot].next
 	}
-	return nil
+	return f
 }
 
 // Stats returns the table's counters.
@@ -323,8 +369,6 @@ func (t *Table) Observe(ts time.Time, src, dst netip.AddrPort, seg fsm.Segment, 
 	}
 	if f == nil {
 		f = t.create(k, h, src, dst, seg, m, ts)
-	} else {
-		t.touch(f)
 	}
 	d := f.Dir(src)
 	f.LastFrame, f.Last = m.Frame, ts
@@ -339,9 +383,11 @@ func (t *Table) Observe(ts time.Time, src, dst netip.AddrPort, seg fsm.Segment, 
 	f.analyze(ts, d, &seg, &m) // seq.go: sequence-space verdicts and statistics
 	if m.BadChecksum {
 		f.BadChecksums[d]++
+		t.touch(f)
 		return f, d
 	}
 	f.Conn.Step(m.Frame, ts, d, seg)
+	t.touch(f) // after Step, which may have closed it
 	if t.cfg.KeepSteps > 0 {
 		f.keep(t.cfg.KeepSteps, Step{Frame: m.Frame, Time: ts, Dir: d, Flags: seg.Flags, Seq: seg.Seq, Ack: seg.Ack, Len: seg.Len, Win: seg.Window,
 			Verdict: f.Pkt.Verdict, SACKCount: seg.SACKCount, SACKLeft: seg.SACKLeft, SACKRight: seg.SACKRight})
@@ -355,9 +401,14 @@ func (t *Table) Observe(ts time.Time, src, dst netip.AddrPort, seg fsm.Segment, 
 
 // create adds a flow for a first segment from src to dst, choosing the roles.
 func (t *Table) create(k Key, h uint32, src, dst netip.AddrPort, seg fsm.Segment, m Meta, ts time.Time) *Flow {
-	if t.cfg.MaxFlows > 0 && t.ix.n >= t.cfg.MaxFlows && t.head >= 0 {
-		t.stats.EvictedLimit++
-		t.evict(t.first(), EndLimit)
+	if t.cfg.MaxFlows > 0 && t.ix.n >= t.cfg.MaxFlows && t.ix.n > 0 {
+		// The least recently active of the connections over, if any
+		// (Table.lru).
+		i := t.head[lruOver]
+		if i < 0 {
+			i = t.head[lruOpen]
+		}
+		t.evict(t.lru[i].f, EndLimit)
 	}
 	f := t.start(k, h, src, dst, seg, m, ts)
 	t.insert(f)
@@ -424,9 +475,23 @@ func (t *Table) sweep(now time.Time) {
 	}
 }
 
+// evict finishes f for why (EndIdle or EndLimit) and hands it over. A
+// connection that Finish shows over, both sides closed or in TIME-WAIT, or
+// an attempt abandoned or refused (see settled), lost nothing by leaving:
+// it leaves as EndClosed and is not counted as evicted. On a busy link most
+// flows the limit takes are of that kind, closed ones waiting out TIME-WAIT
+// (2 MSL, RFC 9293 §3.6.1) or the quiet of FinishEnded, and counting them
+// would report thousands of connections cut short that were not.
 func (t *Table) evict(f *Flow, why EndReason) {
-	t.stats.Evicted++
 	f.Conn.Finish(t.now)
+	if settled(&f.Conn) {
+		t.remove(f, EndClosed)
+		return
+	}
+	t.stats.Evicted++
+	if why == EndLimit {
+		t.stats.EvictedLimit++
+	}
 	t.remove(f, why)
 }
 
@@ -456,7 +521,11 @@ func (t *Table) Flush(now time.Time) {
 // Each calls fn for every flow still held, least recently active first,
 // without removing it (for periodic snapshots).
 func (t *Table) Each(fn func(*Flow)) {
-	for f := t.first(); f != nil; f = t.after(f) {
+	for w := t.walk(); ; {
+		f := w.next()
+		if f == nil {
+			return
+		}
 		fn(f)
 	}
 }
@@ -473,33 +542,38 @@ func (t *Table) append(f *Flow) {
 	}
 	f.slot = i
 	t.lru[i].f = f
-	t.link(i)
+	t.link(i, lruOpen)
 }
 
-// link puts slot i at the tail.
-func (t *Table) link(i int32) {
+// link puts slot i at the tail of list l.
+func (t *Table) link(i int32, l int) {
 	n := &t.lru[i]
-	n.prev, n.next = t.tail, -1
-	if t.tail >= 0 {
-		t.lru[t.tail].next = i
+	n.prev, n.next = t.tail[l], -1
+	if t.tail[l] >= 0 {
+		t.lru[t.tail[l]].next = i
 	} else {
-		t.head = i
+		t.head[l] = i
 	}
-	t.tail = i
+	t.tail[l] = i
 }
 
-// unhook takes slot i out of the list, keeping it.
+// unhook takes slot i out of its list, keeping it. A slot with no
+// neighbour on a side is that end of its list, which tells which list.
 func (t *Table) unhook(i int32) {
 	n := &t.lru[i]
 	if n.prev >= 0 {
 		t.lru[n.prev].next = n.next
+	} else if t.head[lruOpen] == i {
+		t.head[lruOpen] = n.next
 	} else {
-		t.head = n.next
+		t.head[lruOver] = n.next
 	}
 	if n.next >= 0 {
 		t.lru[n.next].prev = n.prev
+	} else if t.tail[lruOpen] == i {
+		t.tail[lruOpen] = n.prev
 	} else {
-		t.tail = n.prev
+		t.tail[lruOver] = n.prev
 	}
 }
 
@@ -512,11 +586,17 @@ func (t *Table) unlink(f *Flow) {
 	f.slot = -1
 }
 
-// touch moves f to the most recently active end of the list.
+// touch moves f to the most recently active end of its list: lruOver
+// once its states are settled (as they are, before Finish), lruOpen while
+// they are not, which a rejected RST can bring back (fsm.Conn.disown).
 func (t *Table) touch(f *Flow) {
-	if i := f.slot; i != t.tail {
+	l := lruOpen
+	if settled(&f.Conn) {
+		l = lruOver
+	}
+	if i := f.slot; i != t.tail[l] {
 		t.unhook(i)
-		t.link(i)
+		t.link(i, l)
 	}
 }
 

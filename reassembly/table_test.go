@@ -2,6 +2,7 @@ package reassembly_test
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -107,19 +108,100 @@ func TestMidstreamRolesGuessed(t *testing.T) {
 	}
 }
 
+// observe feeds pkts to tab as segments between client c and srv, at
+// capture time at plus their ms.
+func observe(tab *reassembly.Table, at time.Time, c netip.AddrPort, frame *uint64, pkts []pkt) {
+	for _, p := range pkts {
+		src, dst := c, srv
+		if p.from == srv {
+			src, dst = srv, c
+		}
+		*frame++
+		tab.Observe(at.Add(time.Duration(p.ms)*time.Millisecond), src, dst, fsm.Segment{Seq: fsm.Seq(p.seq), Ack: fsm.Seq(p.ack), Flags: p.flags, Len: p.n, Window: 512}, reassembly.Meta{Frame: *frame, WireLen: 60, IPLen: 40 + p.n})
+	}
+}
+
+var (
+	// opened opens a connection and leaves both sides ESTABLISHED.
+	opened = []pkt{{cli, syn, 100, 0, 0, 0}, {srv, synack, 500, 101, 0, 1}, {cli, ack, 101, 501, 0, 2}}
+	// closed is a connection opened and closed with four segments: the
+	// client ends in TIME-WAIT, the server CLOSED.
+	closed = append(append([]pkt(nil), opened...),
+		pkt{cli, fin, 101, 501, 0, 3}, pkt{srv, fin, 501, 102, 0, 4}, pkt{cli, ack, 102, 502, 0, 5})
+)
+
+// TestIdleEviction: the idle timeout finishes a connection that is still
+// open as evicted (EndIdle, counted); one that is over by then (an attempt
+// whose SYN retransmissions stopped) leaves as closed, and is not counted.
 func TestIdleEviction(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		pkts    []pkt
+		end     reassembly.EndReason
+		evicted uint64
+	}{
+		{"established", opened, reassembly.EndIdle, 1},
+		{"abandoned SYN", opened[:1], reassembly.EndClosed, 0},
+		{"closed", closed, reassembly.EndClosed, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := reassembly.DefaultConfig()
+			cfg.IdleTimeout = time.Second
+			other := netip.MustParseAddrPort("10.0.0.3:50000")
+			var done []*reassembly.Flow
+			tab := reassembly.NewTable(cfg, func(f *reassembly.Flow) { done = append(done, f) })
+			var frame uint64
+			observe(tab, t0, cli, &frame, tc.pkts)
+			observe(tab, t0.Add(5*time.Second), other, &frame, opened[:1])
+			if len(done) != 1 || tab.Len() != 1 {
+				t.Fatalf("after 5 s: %d done, %d held; want the idle flow finished", len(done), tab.Len())
+			}
+			if done[0].End != tc.end {
+				t.Errorf("end = %v, want %v", done[0].End, tc.end)
+			}
+			if st := tab.Stats(); st.Evicted != tc.evicted || st.EvictedLimit != 0 {
+				t.Errorf("Evicted = %d, EvictedLimit = %d; want %d, 0", st.Evicted, st.EvictedLimit, tc.evicted)
+			}
+		})
+	}
+}
+
+// TestLimitEviction: at the MaxFlows limit a connection that is over
+// leaves first, even a more recently active one: it leaves as closed and is
+// not counted. Only then does the least recently active open one go, as
+// evicted (EndLimit) and counted. Flush hands over the rest oldest first,
+// across both kinds.
+func TestLimitEviction(t *testing.T) {
 	cfg := reassembly.DefaultConfig()
-	cfg.IdleTimeout = time.Second
-	other := netip.MustParseAddrPort("10.0.0.3:50000")
+	cfg.MaxFlows = 2
 	var done []*reassembly.Flow
 	tab := reassembly.NewTable(cfg, func(f *reassembly.Flow) { done = append(done, f) })
-	tab.Observe(t0, cli, srv, fsm.Segment{Seq: 1, Flags: syn}, reassembly.Meta{Frame: 1})
-	tab.Observe(t0.Add(5*time.Second), other, srv, fsm.Segment{Seq: 1, Flags: syn}, reassembly.Meta{Frame: 2})
-	if len(done) != 1 || done[0].End != reassembly.EndIdle || tab.Len() != 1 {
-		t.Fatalf("after 5 s: %d done (end %v), %d held; want the idle flow evicted", len(done), done[0].End, tab.Len())
+	var frame uint64
+	c := func(i int) netip.AddrPort { return netip.AddrPortFrom(cli.Addr(), uint16(40000+i)) }
+	observe(tab, t0, c(1), &frame, opened)
+	observe(tab, t0.Add(time.Second), c(2), &frame, closed)
+	observe(tab, t0.Add(2*time.Second), c(3), &frame, opened) // makes room: c(2), over, leaves
+	observe(tab, t0.Add(3*time.Second), c(4), &frame, closed) // c(1), the oldest open one, leaves
+	observe(tab, t0.Add(4*time.Second), c(3), &frame, []pkt{{cli, ack, 101, 501, 10, 0}})
+	tab.Flush(t0.Add(5 * time.Second))
+	var order []netip.AddrPort
+	for _, f := range done {
+		order = append(order, f.Client)
 	}
-	if st := tab.Stats(); st.Evicted != 1 {
-		t.Errorf("Evicted = %d, want 1", st.Evicted)
+	if want := []netip.AddrPort{c(2), c(1), c(4), c(3)}; !slices.Equal(order, want) {
+		t.Fatalf("flows out in the order %v, want %v", order, want)
+	}
+	if done[0].End != reassembly.EndClosed {
+		t.Errorf("first out: end %v, want closed", done[0].End)
+	}
+	if got := done[0].Conn.Ep[fsm.DirClient].State; got != fsm.StateTimeWait {
+		t.Errorf("first out: client in %v, want TIME-WAIT (its 2 MSL had not run out)", got)
+	}
+	if done[1].End != reassembly.EndLimit {
+		t.Errorf("second out: end %v, want flow_limit", done[1].End)
+	}
+	if st := tab.Stats(); st.Evicted != 1 || st.EvictedLimit != 1 {
+		t.Errorf("Evicted = %d, EvictedLimit = %d; want 1, 1", st.Evicted, st.EvictedLimit)
 	}
 }
 
