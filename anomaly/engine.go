@@ -565,7 +565,8 @@ func (e *Engine) isnSamples(f *reassembly.Flow) {
 				role = fsm.DirServer
 			}
 		}
-		e.isn.Add(local.Addr(), role, Tuple{Local: local, Remote: remote}, uint32(ep.ISS), f.First)
+		e.isn.AddSample(ISNSample{Host: local.Addr(), Role: role, Tuple: Tuple{Local: local, Remote: remote}, ISN: uint32(ep.ISS), Time: f.First,
+			PrevSndNxt: uint32(f.PrevSndNxt[d]), HasPrevSndNxt: f.HasPrevSndNxt[d]})
 	}
 }
 

@@ -136,6 +136,13 @@ type Flow struct {
 	ID          uint64 // 1-based, in order of first frame
 	Server      netip.AddrPort
 	Incarnation int // 1 for the first use of the 4-tuple in the capture, 2 for the next...
+	// PrevSndNxt is, for an incarnation after the first, where each
+	// endpoint's sequence space ended in the previous one (its
+	// fsm.Endpoint.SndNxt, past its FIN), indexed by this flow's fsm.Dir;
+	// valid iff HasPrevSndNxt. Linux picks the ISN of a connection that
+	// reuses a TIME-WAIT 4-tuple from it (anomaly.ISNSample.PrevSndNxt).
+	PrevSndNxt    [2]fsm.Seq
+	HasPrevSndNxt [2]bool
 	// RoleReason says how the roles were chosen when RolesGuessed.
 	RoleReason string
 
@@ -362,6 +369,13 @@ func (t *Table) Observe(ts time.Time, src, dst netip.AddrPort, seg fsm.Segment, 
 			f = t.start(k, h, src, dst, seg, m, ts)
 			f.Incarnation = old.Incarnation + 1
 			f.inheritSeq(old) // seq.go: Wireshark's own reuse rule decides for the verdicts
+			for d, a := range [2]netip.AddrPort{f.Client, f.Server} {
+				// The same address and port in the old incarnation,
+				// whichever role it had there.
+				if e := &old.Conn.Ep[old.Dir(a)]; e.Sent {
+					f.PrevSndNxt[d], f.HasPrevSndNxt[d] = e.SndNxt, true
+				}
+			}
 			t.remove(old, EndReused)
 			t.insert(f)
 			t.stats.Reused++

@@ -89,6 +89,26 @@ func TestFindingsOnFixtures(t *testing.T) {
 	}
 }
 
+// TestFindingsTimeWaitReuseISN: in pcaps/time_wait_reuse.pcap the server,
+// in TIME-WAIT, accepts the client's new SYN and answers with ISN 3482272514,
+// its previous snd_nxt 3482206977 (past its FIN) + 65537: Linux's rule
+// (tcp_timewait_state_process), named as such rather than as a clock. The
+// client's new ISN comes from its 64 ns clock.
+func TestFindingsTimeWaitReuseISN(t *testing.T) {
+	r := analyze(t, "-r", "../../pcaps/time_wait_reuse.pcap")
+	got := map[string]string{}
+	for _, f := range findingsOf(r, "isn_generator_hint") {
+		if f.ISN == nil {
+			t.Fatalf("%s hint without isn details", f.Host)
+		}
+		got[f.Host+" "+f.Role] = f.ISN.Subtype
+	}
+	want := map[string]string{"10.99.0.2 server": "linux_timewait_reuse", "10.99.0.1 client": "clock_linux_64ns"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("generator hints = %v, want %v", got, want)
+	}
+}
+
 // findingsOf returns the findings of kind in r.
 func findingsOf(r *report.Report, kind string) []report.Finding {
 	var out []report.Finding
