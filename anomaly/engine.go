@@ -285,7 +285,7 @@ func (e *Engine) Flow(f *reassembly.Flow, now time.Time) {
 		for d := range f.Half {
 			st := &f.Half[d].Stats
 			s.DataPackets += st.DataPackets
-			s.Retransmitted += st.RetransPackets
+			s.Retransmitted += st.RetransDataPackets
 			s.RTT.Merge(&st.RTT)
 		}
 		if cl.SynSent && !c.Midstream {

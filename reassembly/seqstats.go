@@ -103,6 +103,9 @@ type DirStats struct {
 	// retransmitted SYN counts as one retransmitted byte.
 	RetransPackets uint64
 	RetransBytes   uint64
+	// RetransDataPackets counts those of them that carried payload: a
+	// retransmitted SYN or FIN alone is not a data retransmission.
+	RetransDataPackets uint64
 	// OutOfOrder counts segments that only filled a hole below the highest
 	// sequence sent (Ostermann's "outoforder pkts").
 	OutOfOrder  uint64
@@ -132,8 +135,7 @@ type DirStats struct {
 	// SuperSegments counts segments larger than PeerMSS: TSO/GSO on the
 	// sender or GRO on the receiver glued segments before the capture
 	// point saw them. They are capture-point artefacts, not anomalies.
-	SuperSegments   uint64
-	MaxSuperSegment uint32
+	SuperSegments uint64
 
 	// HandshakeRTT is the time from this side's SYN to the peer's first
 	// acknowledgment of it, when the SYN was sent once (Ostermann's "RTT
@@ -148,6 +150,8 @@ type DirStats struct {
 	// Verdicts counts the segments that earned each verdict, indexed by bit
 	// number (see VerdictNames).
 	Verdicts [verdictCount]uint32
+	// MaxSuperSegment is the largest of the SuperSegments (its payload).
+	MaxSuperSegment uint32
 
 	// Capture quality. CaptureLossBytes is data the peer acknowledged but
 	// the capture never saw (a hole the peer ACKed past, or an ACK beyond
@@ -343,6 +347,9 @@ func (f *Flow) account(now int64, d fsm.Dir, s *fsm.Segment, m *Meta) (rexmit bo
 				rexmit = true
 				st.RetransPackets++
 				st.RetransBytes += uint64(rex)
+				if s.Len > 0 {
+					st.RetransDataPackets++
+				}
 			} else if h.sp.filledOnly {
 				st.OutOfOrder++
 			}

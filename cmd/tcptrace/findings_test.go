@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -505,6 +506,42 @@ func TestFindingsFlagsAndPending(t *testing.T) {
 			}
 			if !found {
 				t.Errorf("no %s finding on %s", tt.kind, tt.service)
+			}
+		})
+	}
+}
+
+// TestRollupRetransmissionRate: a service's retransmission_rate is the share
+// of its data segments that were retransmitted. A retransmitted SYN,
+// SYN-ACK or bare FIN is not a data segment: on the fixtures whose only
+// retransmission is one, the rate is 0 (it was 0.5, 1.5 and 0.5 when those
+// counted). Where data was retransmitted it is tshark's share of payload
+// frames marked retransmission, fast or spurious (both judge the same
+// segments there; on pcaps/seq/reorder.pcap tshark also marks a segment
+// that only filled a hole, which repeats nothing: Ostermann's out-of-order).
+func TestRollupRetransmissionRate(t *testing.T) {
+	tshark := needTool(t, "tshark")
+	for _, file := range []string{"retransmit_syn.pcap", "retransmit_synack.pcap", "retransmit_fin.pcap", "seq/loss_retransmit.pcap", "seq/spurious_retransmit.pcap"} {
+		t.Run(file, func(t *testing.T) {
+			path := filepath.Join("../../pcaps", file)
+			count := func(filter string) int {
+				out, err := exec.Command(tshark, "-r", path, "-Y", filter, "-T", "fields", "-e", "frame.number").Output()
+				if err != nil {
+					t.Fatalf("tshark: %v", err)
+				}
+				return strings.Count(string(out), "\n")
+			}
+			data := count("tcp.len > 0")
+			rexmit := count("tcp.len > 0 && (tcp.analysis.retransmission || tcp.analysis.fast_retransmission || tcp.analysis.spurious_retransmission)")
+			want := float64(rexmit) / float64(data)
+			r := analyze(t, "-r", path)
+			if len(r.Rollups) == 0 {
+				t.Fatal("no rollups")
+			}
+			for _, ro := range r.Rollups {
+				if ro.RetransmissionRate != want {
+					t.Errorf("%s%s: retransmission_rate %v, want %d/%d = %v", ro.Service, ro.Host, ro.RetransmissionRate, rexmit, data, want)
+				}
 			}
 		})
 	}
