@@ -66,7 +66,8 @@ type DirStats struct {
 	// MaxWindow and MinWindow are the largest and the smallest non-zero
 	// window advertised (on segments with ACK or SYN), scaled when both
 	// SYNs carried a window-scale option (WindowScaled); a SYN's own
-	// window is never scaled (RFC 7323 §2.2).
+	// window is never scaled (RFC 7323 §2.2), and, as in Ostermann's
+	// tcptrace, the first scaled window replaces both extremes the SYN set.
 	MaxWindow, MinWindow uint32
 	lastWin              uint32
 	lastTSval            uint32
@@ -399,9 +400,10 @@ func (f *Flow) window(now int64, d fsm.Dir, s *fsm.Segment) {
 	if s.Flags&fsm.FlagSYN == 0 && me.SynSent && peer.SynSent && me.HasWScale && peer.HasWScale {
 		win <<= min(me.WScale, 14)
 		if !st.WindowScaled && s.Flags&fsm.FlagACK != 0 {
-			// Ostermann: the first scaled window replaces the minimum the
-			// unscaled SYN set.
-			st.WindowScaled, st.MinWindow = true, win
+			// Ostermann: the first scaled window replaces the extremes
+			// the unscaled SYN set (RFC 7323 §2.2: a SYN's window is never
+			// scaled, so it is not comparable with the later ones).
+			st.WindowScaled, st.MinWindow, st.MaxWindow = true, win, win
 		}
 	}
 	// The last window counts whatever the flags (Ostermann's win_last, which

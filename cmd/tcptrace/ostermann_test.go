@@ -17,9 +17,11 @@ import (
 // Ostermann's tcptrace (Debian 6.6.7) is the reference for the per-direction
 // statistics. TestStatsMatchOstermann runs `tcptrace -l -n -r --csv` on
 // every capture and compares, per direction of each 4-tuple: packets,
-// unique bytes, retransmitted packets and bytes, SYN and FIN counts, and the
-// RTT of the 3-way handshake. Counts are summed over the connections each
-// tool finds on a 4-tuple, since the two split reused 4-tuples differently.
+// unique bytes, retransmitted packets and bytes, SYN and FIN counts, the
+// RTT of the 3-way handshake and the largest and smallest window advertised
+// (the last three only on a 4-tuple with one connection for both tools).
+// Counts are summed over the connections each tool finds on a 4-tuple,
+// since the two split reused 4-tuples differently.
 //
 // Differences, each listed in ostermannDeviations with the capture, the
 // direction and the value each side gives (a listed one that stops
@@ -94,6 +96,7 @@ func TestStatsMatchOstermann(t *testing.T) {
 type dirStat struct {
 	packets, unique, rexmitPkts, rexmitBytes, syn, fin float64
 	rtt3WHS                                            float64 // ms
+	maxWin, minWin                                     float64 // of the last connection on the tuple
 	conns                                              int
 }
 
@@ -105,6 +108,9 @@ type ostermannField struct {
 
 func exact(a, b float64) bool { return a == b }
 
+// exactOrNone is exact, unless either side is -1 (not comparable).
+func exactOrNone(a, b float64) bool { return a == -1 || b == -1 || a == b }
+
 var ostermannFields = []ostermannField{
 	{"packets", func(s *dirStat) float64 { return s.packets }, exact},
 	{"unique_bytes", func(s *dirStat) float64 { return s.unique }, exact},
@@ -113,11 +119,20 @@ var ostermannFields = []ostermannField{
 	{"syn_pkts", func(s *dirStat) float64 { return s.syn }, exact},
 	{"fin_pkts", func(s *dirStat) float64 { return s.fin }, exact},
 	{"rtt_3whs_ms", func(s *dirStat) float64 {
-		if s.conns != 1 {
-			return -1 // several connections on the tuple: not comparable
-		}
-		return s.rtt3WHS
+		return oneConn(s, s.rtt3WHS)
 	}, func(a, b float64) bool { return a == -1 || b == -1 || math.Abs(a-b) <= 0.051 }},
+	{"max_win_adv", func(s *dirStat) float64 { return oneConn(s, s.maxWin) }, exactOrNone},
+	{"min_win_adv", func(s *dirStat) float64 { return oneConn(s, s.minWin) }, exactOrNone},
+}
+
+// oneConn is v when the tuple had one connection, else -1: extremes do not
+// sum over the connections of a reused tuple, which the two tools split
+// differently.
+func oneConn(s *dirStat, v float64) float64 {
+	if s.conns != 1 {
+		return -1
+	}
+	return v
 }
 
 // ourDirStats sums tcptrace's per-direction statistics by directed 4-tuple.
@@ -148,6 +163,7 @@ func ourDirStats(r *report.Report) map[dirKey]*dirStat {
 			if x.s.HandshakeRTTUS != nil {
 				d.rtt3WHS = float64(*x.s.HandshakeRTTUS) / 1000
 			}
+			d.maxWin, d.minWin = float64(x.s.MaxWindow), float64(x.s.MinWindow)
 		}
 	}
 	return m
@@ -218,6 +234,7 @@ func ostermannDirStats(t *testing.T, tool, file string) map[dirKey]*dirStat {
 			d.syn += syn
 			d.fin += fin
 			d.rtt3WHS = num("RTT_from_3WHS" + x.sfx)
+			d.maxWin, d.minWin = num("max_win_adv"+x.sfx), num("min_win_adv"+x.sfx)
 		}
 	}
 	return m
