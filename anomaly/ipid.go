@@ -45,7 +45,8 @@ type ipids struct {
 }
 
 // flow takes the samples of both senders of f: the IPv4 identification of
-// its first SYN-ACK and of its first RST.
+// its first SYN-ACK, or of its first RST when it sent none
+// (reassembly.Flow.IPIDs).
 func (x *ipids) flow(f *reassembly.Flow) {
 	if f.IPv6 {
 		return

@@ -650,21 +650,21 @@ type IPID struct {
 	ID    uint16
 }
 
-// IPIDs appends to dst the IPv4 identifications of the first SYN-ACK and the
-// first RST that d sent in f, those that it sent, in frame order: the
-// samples from which the anomaly engine classifies a host's IP-ID sequence
-// the way nmap does (anomalies.md §1, TI and CI). IPv6 segments have none.
+// IPIDs appends to dst the IPv4 identification of the first SYN-ACK that d
+// sent in f or, if it sent none, of its first RST: the replies from which
+// the anomaly engine classifies a host's IP-ID sequence the way nmap does
+// (anomalies.md §1: TI, the SYN-ACKs of an open port, and CI, the RSTs of a
+// closed one). A RST after its own SYN-ACK is no such reply: it aborts an
+// established connection, and Linux gives it the socket's own counter (it
+// sends SYN-ACKs and closed-port RSTs with ID 0), so mixing it in made a
+// plain Linux server look random (RD). IPv6 segments have none.
 func (f *Flow) IPIDs(d fsm.Dir, dst []IPID) []IPID {
 	h := &f.Half[d]
 	if w := &h.watch; w.saSet {
-		dst = append(dst, IPID{Frame: f.FirstFrame + uint64(w.saFrame), Time: f.First.Add(time.Duration(w.saUs) * time.Microsecond), ID: w.saID})
+		return append(dst, IPID{Frame: f.FirstFrame + uint64(w.saFrame), Time: f.First.Add(time.Duration(w.saUs) * time.Microsecond), ID: w.saID})
 	}
-	if n := h.Notes; n != nil && n.inj.v4 && n.inj.frame != 0 {
-		r := IPID{Frame: n.inj.frame, Time: time.Unix(0, n.inj.ns).UTC(), ID: n.inj.id}
-		dst = append(dst, r)
-		if k := len(dst); k > 1 && dst[k-2].Frame > r.Frame {
-			dst[k-2], dst[k-1] = r, dst[k-2] // a RST before the SYN-ACK
-		}
+	if n := h.Notes; n != nil && n.inj.v4 && n.inj.frame != 0 && !h.watch.synack {
+		dst = append(dst, IPID{Frame: n.inj.frame, Time: time.Unix(0, n.inj.ns).UTC(), ID: n.inj.id})
 	}
 	return dst
 }
