@@ -50,8 +50,8 @@ type Config struct {
 // flow of a SYN flood), so 8192 of them take some 37 MiB; with the findings
 // engine's own bounded state, a flood of millions of random tuples stays
 // under 300 MiB (bench/synflood.sh). Connections already over (closed, in
-// TIME-WAIT, reset or refused) go first, then open ones, each kind least
-// recently active first (Table.lru).
+// TIME-WAIT, reset or refused) go first, then attempts nobody answered,
+// then open ones, each kind least recently active first (Table.lru).
 const DefaultMaxFlows = 8192
 
 // DefaultConfig returns the defaults documented in README.md.
@@ -198,23 +198,26 @@ type Table struct {
 	// ix finds a held flow by key (index.go).
 	ix   flowIndex
 	done func(*Flow)
-	// lru holds two doubly linked lists of flows, each in the order of
-	// their last packet, head the least recently active: the connections
-	// still open (lruOpen) and those over (lruOver: both sides closed or in
-	// TIME-WAIT, see settled), which wait out TIME-WAIT or FinishEnded's
-	// quiet. The MaxFlows limit takes the least recently active over one
-	// while there is one, so that a busy link's thousands of closed
-	// connections in TIME-WAIT never push out an open one that is merely
-	// quiet (it would come back as a second, mid-stream record). The
-	// least recently active flow of the table is the older of the two
-	// heads, by frame number (oldest). The links are indices into one
-	// dense slice: moving a flow to a tail on each of its packets then
-	// writes a few neighbouring 16-byte entries that stay in cache, where
-	// links inside the 3.4 KiB flows cost two cache misses a packet (issue
-	// 7: 7 % of the read loop). free holds the slots not in use.
+	// lru holds three doubly linked lists of flows, each in the order of
+	// their last packet, head the least recently active: connections over
+	// (lruOver: both sides closed or in TIME-WAIT, see settled), which wait
+	// out TIME-WAIT or FinishEnded's quiet; attempts nobody answered yet
+	// (lruAttempt: a SYN and nothing back); and the other, open ones
+	// (lruOpen). The MaxFlows limit takes the least recently active flow
+	// of the first of these lists that has one, so that neither a busy
+	// link's thousands of closed connections in TIME-WAIT nor a SYN flood's
+	// spoofed attempts push out an open connection that is merely quiet
+	// (it would come back as a second, mid-stream record, and its first
+	// part as a false half_open or half_close_pending). The least recently
+	// active flow of the table is the oldest of the heads, by frame number
+	// (oldest). The links are indices into one dense slice: moving a flow
+	// to a tail on each of its packets then writes a few neighbouring
+	// 16-byte entries that stay in cache, where links inside the 3.4 KiB
+	// flows cost two cache misses a packet (issue 7: 7 % of the read
+	// loop). free holds the slots not in use.
 	lru        []lruNode
 	free       []int32
-	head, tail [2]int32 // per list; -1 when empty
+	head, tail [lruLists]int32 // per list; -1 when empty
 	// spare holds flows handed back by Recycle for create to reuse.
 	spare chan *Flow
 	stats Stats
@@ -229,7 +232,7 @@ type Table struct {
 // NewTable returns an empty table. done is called with every flow when it
 // leaves the table (reuse, eviction, Flush), in that order of events.
 func NewTable(cfg Config, done func(*Flow)) *Table {
-	return &Table{cfg: cfg, ix: newFlowIndex(), done: done, head: [2]int32{-1, -1}, tail: [2]int32{-1, -1}, spare: make(chan *Flow, spareFlows)}
+	return &Table{cfg: cfg, ix: newFlowIndex(), done: done, head: [lruLists]int32{-1, -1, -1}, tail: [lruLists]int32{-1, -1, -1}, spare: make(chan *Flow, spareFlows)}
 }
 
 // spareFlows is how many recycled flows the table keeps for reuse: most of
@@ -291,54 +294,53 @@ type lruNode struct {
 	prev, next int32 // -1 at the ends
 }
 
-// The two LRU lists (Table.lru).
+// The LRU lists (Table.lru), in the order the MaxFlows limit takes from.
 const (
-	lruOpen = 0
-	lruOver = 1
+	lruOver = iota
+	lruAttempt
+	lruOpen
+	lruLists
 )
 
-// oldest returns, of the flows at slots a and b (-1: none), the one whose
-// last packet came first. Frame numbers only grow, so this is the order a
-// single list of all flows would have.
-func (t *Table) oldest(a, b int32) *Flow {
-	switch {
-	case a < 0 && b < 0:
-		return nil
-	case b < 0:
-		return t.lru[a].f
-	case a < 0:
-		return t.lru[b].f
+// oldest returns the list whose flow at slot s[l] came last least recently
+// (-1 when every s[l] is -1: no flow). Frame numbers only grow, so merging
+// the lists by them gives the order one list of all flows would have.
+func (t *Table) oldest(s *[lruLists]int32) int {
+	l := -1
+	for i, x := range s {
+		if x >= 0 && (l < 0 || t.lru[x].f.LastFrame < t.lru[s[l]].f.LastFrame) {
+			l = i
+		}
 	}
-	if fa, fb := t.lru[a].f, t.lru[b].f; fb.LastFrame < fa.LastFrame {
-		return fb
-	}
-	return t.lru[a].f
+	return l
 }
 
 // first returns the least recently active flow, or nil.
-func (t *Table) first() *Flow { return t.oldest(t.head[lruOpen], t.head[lruOver]) }
+func (t *Table) first() *Flow {
+	if l := t.oldest(&t.head); l >= 0 {
+		return t.lru[t.head[l]].f
+	}
+	return nil
+}
 
 // lruWalk visits the flows from the least recently active, merging the
-// two lists. Its flow may be removed before next is called again.
+// lists. Its flow may be removed before next is called again.
 type lruWalk struct {
 	t   *Table
-	cur [2]int32
+	cur [lruLists]int32
 }
 
 func (t *Table) walk() lruWalk { return lruWalk{t, t.head} }
 
 // next returns the next flow, or nil at the end.
 func (w *lruWalk) next() *Flow {
-	f := w.t.oldest(w.cur[lruOpen], w.cur[lruOver])
-	if f != nil {
-		// Step past f now, so that removing it leaves the walk valid.
-		l := lruOpen
-		if w.cur[lruOver] == f.slot {
-			l = lruOver
-		}
-		w.cur[l] = w.t.lru[f.slot].next
+	l := w.t.oldest(&w.cur)
+	if l < 0 {
+		return nil
 	}
-	return f
+	n := &w.t.lru[w.cur[l]]
+	w.cur[l] = n.next // step past it now, so that removing it leaves the walk valid
+	return n.f
 }
 
 // Stats returns the table's counters.
@@ -416,13 +418,14 @@ func (t *Table) Observe(ts time.Time, src, dst netip.AddrPort, seg fsm.Segment, 
 // create adds a flow for a first segment from src to dst, choosing the roles.
 func (t *Table) create(k Key, h uint32, src, dst netip.AddrPort, seg fsm.Segment, m Meta, ts time.Time) *Flow {
 	if t.cfg.MaxFlows > 0 && t.ix.n >= t.cfg.MaxFlows && t.ix.n > 0 {
-		// The least recently active of the connections over, if any
+		// The least recently active flow of the first list that has one
 		// (Table.lru).
-		i := t.head[lruOver]
-		if i < 0 {
-			i = t.head[lruOpen]
+		for _, i := range t.head {
+			if i >= 0 {
+				t.evict(t.lru[i].f, EndLimit)
+				break
+			}
 		}
-		t.evict(t.lru[i].f, EndLimit)
 	}
 	f := t.start(k, h, src, dst, seg, m, ts)
 	t.insert(f)
@@ -577,17 +580,23 @@ func (t *Table) unhook(i int32) {
 	n := &t.lru[i]
 	if n.prev >= 0 {
 		t.lru[n.prev].next = n.next
-	} else if t.head[lruOpen] == i {
-		t.head[lruOpen] = n.next
 	} else {
-		t.head[lruOver] = n.next
+		for l := range t.head {
+			if t.head[l] == i {
+				t.head[l] = n.next
+				break
+			}
+		}
 	}
 	if n.next >= 0 {
 		t.lru[n.next].prev = n.prev
-	} else if t.tail[lruOpen] == i {
-		t.tail[lruOpen] = n.prev
 	} else {
-		t.tail[lruOver] = n.prev
+		for l := range t.tail {
+			if t.tail[l] == i {
+				t.tail[l] = n.prev
+				break
+			}
+		}
 	}
 }
 
@@ -601,12 +610,17 @@ func (t *Table) unlink(f *Flow) {
 }
 
 // touch moves f to the most recently active end of its list: lruOver
-// once its states are settled (as they are, before Finish), lruOpen while
-// they are not, which a rejected RST can bring back (fsm.Conn.disown).
+// once its states are settled (as they are, before Finish; a rejected RST
+// can bring a flow back, fsm.Conn.disown), lruAttempt while one side has
+// sent a SYN and the other nothing, lruOpen otherwise.
 func (t *Table) touch(f *Flow) {
 	l := lruOpen
-	if settled(&f.Conn) {
+	c := &f.Conn
+	switch {
+	case settled(c):
 		l = lruOver
+	case c.Ep[0].State == fsm.StateSynSent && !c.Ep[1].Sent, c.Ep[1].State == fsm.StateSynSent && !c.Ep[0].Sent:
+		l = lruAttempt
 	}
 	if i := f.slot; i != t.tail[l] {
 		t.unhook(i)

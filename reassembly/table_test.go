@@ -168,40 +168,42 @@ func TestIdleEviction(t *testing.T) {
 
 // TestLimitEviction: at the MaxFlows limit a connection that is over
 // leaves first, even a more recently active one: it leaves as closed and is
-// not counted. Only then does the least recently active open one go, as
+// not counted. Next goes an attempt nobody answered (a SYN flood's), and
+// only then the least recently active open connection; those two are
 // evicted (EndLimit) and counted. Flush hands over the rest oldest first,
-// across both kinds.
+// across the lists.
 func TestLimitEviction(t *testing.T) {
 	cfg := reassembly.DefaultConfig()
-	cfg.MaxFlows = 2
+	cfg.MaxFlows = 3
 	var done []*reassembly.Flow
 	tab := reassembly.NewTable(cfg, func(f *reassembly.Flow) { done = append(done, f) })
 	var frame uint64
 	c := func(i int) netip.AddrPort { return netip.AddrPortFrom(cli.Addr(), uint16(40000+i)) }
-	observe(tab, t0, c(1), &frame, opened)
-	observe(tab, t0.Add(time.Second), c(2), &frame, closed)
-	observe(tab, t0.Add(2*time.Second), c(3), &frame, opened) // makes room: c(2), over, leaves
-	observe(tab, t0.Add(3*time.Second), c(4), &frame, closed) // c(1), the oldest open one, leaves
-	observe(tab, t0.Add(4*time.Second), c(3), &frame, []pkt{{cli, ack, 101, 501, 10, 0}})
-	tab.Flush(t0.Add(5 * time.Second))
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	observe(tab, at(0), c(1), &frame, opened)
+	observe(tab, at(1000), c(2), &frame, closed)
+	observe(tab, at(2000), c(3), &frame, opened[:1]) // a SYN, unanswered
+	observe(tab, at(2100), c(4), &frame, opened)     // makes room: c(2), over, leaves
+	observe(tab, at(2200), c(5), &frame, opened)     // c(3), the attempt
+	observe(tab, at(2300), c(6), &frame, opened)     // c(1), the oldest open one
+	observe(tab, at(2400), c(4), &frame, []pkt{{cli, ack, 101, 501, 10, 0}})
+	tab.Flush(at(3000))
 	var order []netip.AddrPort
+	var ends []reassembly.EndReason
 	for _, f := range done {
-		order = append(order, f.Client)
+		order, ends = append(order, f.Client), append(ends, f.End)
 	}
-	if want := []netip.AddrPort{c(2), c(1), c(4), c(3)}; !slices.Equal(order, want) {
+	if want := []netip.AddrPort{c(2), c(3), c(1), c(5), c(6), c(4)}; !slices.Equal(order, want) {
 		t.Fatalf("flows out in the order %v, want %v", order, want)
 	}
-	if done[0].End != reassembly.EndClosed {
-		t.Errorf("first out: end %v, want closed", done[0].End)
+	if want := []reassembly.EndReason{reassembly.EndClosed, reassembly.EndLimit, reassembly.EndLimit, reassembly.EndCapture, reassembly.EndCapture, reassembly.EndCapture}; !slices.Equal(ends, want) {
+		t.Errorf("end reasons %v, want %v", ends, want)
 	}
 	if got := done[0].Conn.Ep[fsm.DirClient].State; got != fsm.StateTimeWait {
 		t.Errorf("first out: client in %v, want TIME-WAIT (its 2 MSL had not run out)", got)
 	}
-	if done[1].End != reassembly.EndLimit {
-		t.Errorf("second out: end %v, want flow_limit", done[1].End)
-	}
-	if st := tab.Stats(); st.Evicted != 1 || st.EvictedLimit != 1 {
-		t.Errorf("Evicted = %d, EvictedLimit = %d; want 1, 1", st.Evicted, st.EvictedLimit)
+	if st := tab.Stats(); st.Evicted != 2 || st.EvictedLimit != 2 {
+		t.Errorf("Evicted = %d, EvictedLimit = %d; want 2, 2", st.Evicted, st.EvictedLimit)
 	}
 }
 

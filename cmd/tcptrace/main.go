@@ -188,7 +188,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.Var((*seconds)(&o.msl), "msl", "maximum segment lifetime; TIME-WAIT lasts 2*msl (30s gives Linux's 60 s, 120s gives RFC 9293's 240 s)")
 	o.idle = def.IdleTimeout
 	fs.Var((*seconds)(&o.idle), "idle-timeout", "finish a connection idle this long in capture time")
-	fs.IntVar(&o.maxFlows, "max-flows", def.MaxFlows, "connections held at once; past it a closed one (TIME-WAIT, reset) leaves first, else the least recently active open one is evicted, counted in capture.flows (0: no limit; each costs about 3.5 KiB of heap)")
+	fs.IntVar(&o.maxFlows, "max-flows", def.MaxFlows, "connections held at once; past it a closed one (TIME-WAIT, reset) leaves first, else an unanswered SYN, else the least recently active open one is evicted, counted in capture.flows (0: no limit; each costs about 3.5 KiB of heap)")
 	fs.VarP(&o.ladder, "ladder", "", "draw ladder diagrams in the text report: for every connection, or for the listed `ids` (--ladder=3,7)")
 	fs.Lookup("ladder").NoOptDefVal = "all"
 	fs.IntVar(&o.ladderPkts, "ladder-packets", 200, "packets per connection kept for --ladder, -T html and --svg (the first and the last half)")
