@@ -64,9 +64,10 @@ func ended(c *fsm.Conn, now time.Time) bool {
 	return settled(&cp)
 }
 
-// settled reports whether c, which Finish has run on, is over: both
-// endpoints are CLOSED, TIME-WAIT, LISTEN or UNKNOWN, and at least one is
-// CLOSED or TIME-WAIT.
+// settled reports whether c's endpoints are over: both CLOSED, TIME-WAIT,
+// LISTEN or UNKNOWN, at least one CLOSED or TIME-WAIT. Once Finish has run
+// on c (ended, Table.evict) that is the last word; Table.touch asks it of
+// the live states to file the flow.
 func settled(c *fsm.Conn) bool {
 	s0, s1 := c.Ep[0].State, c.Ep[1].State
 	return (gone(s0) || gone(s1)) && over(s0) && over(s1)

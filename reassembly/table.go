@@ -302,9 +302,10 @@ const (
 	lruLists
 )
 
-// oldest returns the list whose flow at slot s[l] came last least recently
-// (-1 when every s[l] is -1: no flow). Frame numbers only grow, so merging
-// the lists by them gives the order one list of all flows would have.
+// oldest returns the list l whose flow at slot s[l] had its last packet
+// first (-1 when every s[l] is -1: no flow). Frame numbers only grow, so
+// merging the lists by them gives the order one list of all flows would
+// have.
 func (t *Table) oldest(s *[lruLists]int32) int {
 	l := -1
 	for i, x := range s {
@@ -417,7 +418,7 @@ func (t *Table) Observe(ts time.Time, src, dst netip.AddrPort, seg fsm.Segment, 
 
 // create adds a flow for a first segment from src to dst, choosing the roles.
 func (t *Table) create(k Key, h uint32, src, dst netip.AddrPort, seg fsm.Segment, m Meta, ts time.Time) *Flow {
-	if t.cfg.MaxFlows > 0 && t.ix.n >= t.cfg.MaxFlows && t.ix.n > 0 {
+	if t.cfg.MaxFlows > 0 && t.ix.n >= t.cfg.MaxFlows {
 		// The least recently active flow of the first list that has one
 		// (Table.lru).
 		for _, i := range t.head {
