@@ -319,7 +319,7 @@ func (e *Engine) Flow(f *reassembly.Flow, now time.Time) {
 		if cl.SynCount >= 3 {
 			sev = SeverityLow // the SYN was retransmitted at least twice (anomalies.md §5)
 		}
-		e.add(f, "syn_unanswered", sev, "connection attempts got no SYN-ACK, RST or ICMP error: the service is down, filtered, or the path drops them", "RFC 9293 §3.5", [3]string{"S0", "", ""})
+		e.add(f, "syn_unanswered", sev, "connection attempts got no SYN-ACK, RST or rejecting ICMP error (host or port unreachable, prohibited): the service is down, filtered, or the path drops them", "RFC 9293 §3.5", [3]string{"S0", "", ""})
 	case fsm.CloseRefused:
 		e.add(f, "conn_refused", SeverityInfo, "connection attempts were refused with RST: nothing listens on this port", "RFC 9293 §3.10.7.1", [3]string{"REJ", "", ""})
 	case fsm.CloseReset:
