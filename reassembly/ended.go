@@ -73,6 +73,17 @@ func settled(c *fsm.Conn) bool {
 	return (gone(s0) || gone(s1)) && over(s0) && over(s1)
 }
 
+// unanswered reports whether one endpoint of c is in SYN-SENT and the other
+// has sent nothing: an attempt nobody answered (yet).
+func unanswered(c *fsm.Conn) bool {
+	for d := range c.Ep {
+		if c.Ep[d].State == fsm.StateSynSent && !c.Ep[1-d].Sent {
+			return true
+		}
+	}
+	return false
+}
+
 // gone: the endpoint has closed its side for good.
 func gone(s fsm.State) bool { return s == fsm.StateClosed || s == fsm.StateTimeWait }
 

@@ -372,13 +372,7 @@ func (t *Table) Observe(ts time.Time, src, dst netip.AddrPort, seg fsm.Segment, 
 			f = t.start(k, h, src, dst, seg, m, ts)
 			f.Incarnation = old.Incarnation + 1
 			f.inheritSeq(old) // seq.go: Wireshark's own reuse rule decides for the verdicts
-			for d, a := range [2]netip.AddrPort{f.Client, f.Server} {
-				// The same address and port in the old incarnation,
-				// whichever role it had there.
-				if e := &old.Conn.Ep[old.Dir(a)]; e.Sent {
-					f.PrevSndNxt[d], f.HasPrevSndNxt[d] = e.SndNxt, true
-				}
-			}
+			f.inheritSndNxt(old)
 			t.remove(old, EndReused)
 			t.insert(f)
 			t.stats.Reused++
@@ -414,6 +408,17 @@ func (t *Table) Observe(ts time.Time, src, dst netip.AddrPort, seg fsm.Segment, 
 		t.sweep(ts)
 	}
 	return f, d
+}
+
+// inheritSndNxt sets f.PrevSndNxt from old, the previous incarnation of
+// its 4-tuple: each endpoint is matched by address and port, whichever
+// role it had there.
+func (f *Flow) inheritSndNxt(old *Flow) {
+	for d, a := range [2]netip.AddrPort{f.Client, f.Server} {
+		if e := &old.Conn.Ep[old.Dir(a)]; e.Sent {
+			f.PrevSndNxt[d], f.HasPrevSndNxt[d] = e.SndNxt, true
+		}
+	}
 }
 
 // create adds a flow for a first segment from src to dst, choosing the roles.
@@ -616,11 +621,10 @@ func (t *Table) unlink(f *Flow) {
 // sent a SYN and the other nothing, lruOpen otherwise.
 func (t *Table) touch(f *Flow) {
 	l := lruOpen
-	c := &f.Conn
 	switch {
-	case settled(c):
+	case settled(&f.Conn):
 		l = lruOver
-	case c.Ep[0].State == fsm.StateSynSent && !c.Ep[1].Sent, c.Ep[1].State == fsm.StateSynSent && !c.Ep[0].Sent:
+	case unanswered(&f.Conn):
 		l = lruAttempt
 	}
 	if i := f.slot; i != t.tail[l] {
