@@ -126,6 +126,7 @@ type Decoder struct {
 	teredo teredoLayer
 	gtp    gtpLayer
 	vxlan  vxlanLayer
+	l2tp   l2tpLayer
 	tcp    tcpLayer
 }
 
@@ -291,6 +292,10 @@ func (d *Decoder) decode(data []byte, link LinkType, missing uint32, p *Packet) 
 		case layers.LayerTypeVXLAN:
 			err = d.vxlan.DecodeFromBytes(data, nf)
 			typ, data = d.vxlan.NextLayerType(), d.vxlan.Payload
+			p.Tunneled = true
+		case layerTypeL2TP:
+			err = d.l2tp.DecodeFromBytes(data, nf)
+			typ, data = d.l2tp.NextLayerType(), d.l2tp.Payload
 			p.Tunneled = true
 		case layers.LayerTypeTCP:
 			return d.segment(data, &w, p)

@@ -131,6 +131,9 @@ var decodeTests = []decodeTest{
 	{"teredo with auth and origin", capture.LinkTypeEthernet, teredo, capture.ResultTCP, tunneled(syn6Pkt)},
 	{"gtp-u with extension header", capture.LinkTypeEthernet, gtpU, capture.ResultTCP, tunneled(pshPkt)},
 	{"vxlan", capture.LinkTypeEthernet, vxlan, capture.ResultTCP, tunneled(ackPkt)},
+	{"l2tp ppp", capture.LinkTypeEthernet, l2tp, capture.ResultTCP, tunneled(ackPkt)},
+	{"l2tp offset beyond length", capture.LinkTypeEthernet, patch(l2tp, 55, 0x40), capture.ResultMalformed, capture.Packet{}},
+	{"l2tp cut in its header", capture.LinkTypeEthernet, l2tp[:55], capture.ResultShort, capture.Packet{}},
 	{"gre ipv4", capture.LinkTypeEthernet, greIPv4, capture.ResultTCP, tunneled(pshPkt)},
 	{"gre ethernet with key", capture.LinkTypeEthernet, greTEBKey, capture.ResultTCP, tunneled(ackPkt)},
 	{"gre version 1 ppp", capture.LinkTypeEthernet, greV1PPP, capture.ResultTCP, tunneled(ackPkt)},
@@ -138,6 +141,7 @@ var decodeTests = []decodeTest{
 	{"ipv6 in ipv4", capture.LinkTypeEthernet, ipv6InIPv4, capture.ResultTCP, tunneled(syn6Pkt)},
 	{"teredo bubble", capture.LinkTypeEthernet, teredoBubble, capture.ResultNonTCP, capture.Packet{}},
 	{"gtp echo", capture.LinkTypeEthernet, gtpEcho, capture.ResultNonTCP, capture.Packet{}},
+	{"l2tp control", capture.LinkTypeEthernet, l2tpControl, capture.ResultNonTCP, capture.Packet{}},
 
 	// Fragments.
 	{"ipv6 first fragment", capture.LinkTypeEthernet, ethIPv6FragFirst, capture.ResultTCP, capture.Packet{
@@ -326,6 +330,7 @@ func TestDecodeAllocs(t *testing.T) {
 		{"qinq", capture.LinkTypeEthernet, ethQinQ},
 		{"gtp-u", capture.LinkTypeEthernet, gtpU},
 		{"teredo", capture.LinkTypeEthernet, teredo},
+		{"l2tp", capture.LinkTypeEthernet, l2tp},
 		{"malformed", capture.LinkTypeEthernet, patch(ethIPv4SYN, 14, 0x44)},
 		{"lying option", capture.LinkTypeEthernet, optLenZero},
 	}

@@ -24,6 +24,7 @@ import (
 const (
 	layerTypeLinuxSLL2 = gopacket.LayerType(2276)
 	layerTypeTeredo    = gopacket.LayerType(3544)
+	layerTypeL2TP      = gopacket.LayerType(1701)
 )
 
 // The two ways a layer can fail. Both are preallocated, so a malformed frame
@@ -53,6 +54,7 @@ var (
 	_ gopacket.DecodingLayer = (*teredoLayer)(nil)
 	_ gopacket.DecodingLayer = (*gtpLayer)(nil)
 	_ gopacket.DecodingLayer = (*vxlanLayer)(nil)
+	_ gopacket.DecodingLayer = (*l2tpLayer)(nil)
 	_ gopacket.DecodingLayer = (*tcpLayer)(nil)
 )
 
@@ -619,6 +621,7 @@ const (
 	portTeredo = 3544 // RFC 4380
 	portGTPU   = 2152 // 3GPP TS 29.281
 	portVXLAN  = 4789 // RFC 7348
+	portL2TP   = 1701 // RFC 2661
 )
 
 // udpLayer is a UDP header; it is decoded only to find tunnels.
@@ -686,6 +689,8 @@ func udpPortNext(port uint16) gopacket.LayerType {
 		return layers.LayerTypeGTPv1U
 	case portVXLAN:
 		return layers.LayerTypeVXLAN
+	case portL2TP:
+		return layerTypeL2TP
 	}
 	return gopacket.LayerTypePayload
 }
@@ -807,3 +812,65 @@ func (l *vxlanLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) err
 
 func (l *vxlanLayer) CanDecode() gopacket.LayerClass    { return layers.LayerTypeVXLAN }
 func (l *vxlanLayer) NextLayerType() gopacket.LayerType { return layers.LayerTypeEthernet }
+
+// l2tpLayer is an L2TP version 2 header (RFC 2661 §3.1), in front of a PPP
+// frame: DSL access networks carry their subscribers' traffic in it, and
+// tshark follows it on UDP port 1701. Control messages (the T bit) stop the
+// walk, and so does version 3 (RFC 3931), whose session header (cookie,
+// sublayer) is set by configuration the capture does not carry.
+type l2tpLayer struct {
+	layers.BaseLayer
+	data bool // a version 2 data message: the payload is PPP
+}
+
+// The L2TPv2 header bits (RFC 2661 §3.1).
+const (
+	l2tpType     = 0x8000 // T: a control message
+	l2tpLength   = 0x4000 // L: the length field is present
+	l2tpSequence = 0x0800 // S: Ns and Nr are present
+	l2tpOffset   = 0x0200 // O: the offset size field is present
+	l2tpVersion  = 0x000f
+)
+
+func (l *l2tpLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
+	if len(data) < 2 {
+		return errShort
+	}
+	flags := be16(data[0:2])
+	l.data = flags&l2tpVersion == 2 && flags&l2tpType == 0
+	if !l.data {
+		l.Contents, l.Payload = data[:0], data
+		return nil
+	}
+	off, end := 2, len(data)
+	if flags&l2tpLength != 0 {
+		if len(data) < 4 {
+			return errShort
+		}
+		end, off = int(be16(data[2:4])), 4
+	}
+	off += 4 // tunnel and session IDs
+	if flags&l2tpSequence != 0 {
+		off += 4 // Ns, Nr
+	}
+	if flags&l2tpOffset != 0 {
+		if err := fits(data, off+2, end); err != nil {
+			return err
+		}
+		off += 2 + int(be16(data[off:off+2])) // offset size, then that much padding
+	}
+	if err := fits(data, off, end); err != nil {
+		return err
+	}
+	l.Contents, l.Payload = data[:off], data[off:min(end, len(data))]
+	return nil
+}
+
+func (l *l2tpLayer) CanDecode() gopacket.LayerClass { return layerTypeL2TP }
+
+func (l *l2tpLayer) NextLayerType() gopacket.LayerType {
+	if !l.data {
+		return gopacket.LayerTypePayload
+	}
+	return layers.LayerTypePPP
+}
