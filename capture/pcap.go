@@ -84,7 +84,7 @@ func (s *Source) pcapNext(f *frame) error {
 	}
 	data, err := s.next(int(caplen))
 	if err != nil {
-		return s.damaged(start, "packet record", err)
+		return s.cut(start, "packet record", 16+len(data), 16+int(caplen), err)
 	}
 	s.off += 16 + int64(caplen)
 	nsec := int64(frac)

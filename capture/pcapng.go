@@ -95,7 +95,7 @@ func (s *Source) ngBlock(f *frame) (bool, error) {
 	case ngSHB, ngIDB, ngEPB, ngSPB, ngPB:
 		b, err := s.read(rest)
 		if err != nil {
-			return false, s.damaged(start, blockName(typ), err)
+			return false, s.cut(start, blockName(typ), head+len(b), int(blen), err)
 		}
 		body, trailer = b[:rest-4], b[rest-4:]
 	default:

@@ -226,6 +226,11 @@ func NewSource(r io.Reader, name string, opt Options) (*Source, error) {
 		s.stats.Format = "pcapng"
 		_, err = s.ngBlock(nil)
 	default:
+		if s.gz != nil && magic[0] == 0x1f && magic[1] == 0x8b {
+			// Seen in the wild (python3-libtrace's examples): tshark and
+			// tcpdump refuse such a file too, without saying why.
+			return nil, fmt.Errorf("%s: %w (gzip inside gzip: gunzip it once and read the result)", name, ErrUnknownFormat)
+		}
 		return nil, fmt.Errorf("%s: %w (first bytes % x)", name, ErrUnknownFormat, magic)
 	}
 	if err != nil {
@@ -450,8 +455,8 @@ func (s *Source) next(n int) ([]byte, error) {
 func (s *Source) read(n int) ([]byte, error) {
 	if n <= cap(s.buf) {
 		b := s.buf[:n]
-		_, err := s.readFull(b)
-		return b, err
+		m, err := s.readFull(b)
+		return b[:m], err
 	}
 	b := s.buf[:0]
 	for len(b) < n {
@@ -488,6 +493,13 @@ func (s *Source) damaged(off int64, what string, err error) error {
 		e.Msg = "reading " + what // an I/O error, not damage
 	}
 	return e
+}
+
+// cut is damaged for a record or block of n bytes at off of which only got
+// were read: how much is missing tells a capture cut short (a little) from
+// a length field that lies (more than the file holds).
+func (s *Source) cut(off int64, what string, got, n int, err error) error {
+	return s.damaged(off, fmt.Sprintf("%s (%d of its %d bytes present)", what, got, n), err)
 }
 
 // corrupt builds the error for a record or block at off whose fields make

@@ -474,7 +474,7 @@ func TestSourceDamage(t *testing.T) {
 		{"truncated pcap header", good().buf[:20], "t: truncated pcap file header at byte 0: unexpected EOF", 0, io.ErrUnexpectedEOF},
 		{"pcap version 3", patch(good().buf, 4, 3), "t: unsupported pcap version at byte 4: 3.4", 0, nil},
 		{"truncated record header", append(good().buf, 1, 2, 3, 4, 5, 6, 7), "t: truncated packet record header at byte 201: unexpected EOF", 2, io.ErrUnexpectedEOF},
-		{"truncated packet data", good().add(ts0, ethIPv4SYN, 0).buf[:rec3+16+30], "t: truncated packet record at byte 201: unexpected EOF", 2, io.ErrUnexpectedEOF},
+		{"truncated packet data", good().add(ts0, ethIPv4SYN, 0).buf[:rec3+16+30], "t: truncated packet record (46 of its 90 bytes present) at byte 201: unexpected EOF", 2, io.ErrUnexpectedEOF},
 		{"caplen over 256 KiB", good().header(300000, 300000).buf, "t: corrupt packet record at byte 201: captured length 300000 exceeds 262144", 2, nil},
 		{"caplen over orig len", good().header(60, 54).buf, "t: corrupt packet record at byte 201: captured length 60 exceeds original length 54", 2, nil},
 		{"zero-length record", good().header(0, 0).add(ts0, ethIPv4SYN, 0).buf, "", 3, nil},
@@ -487,7 +487,7 @@ func TestSourceDamage(t *testing.T) {
 			b := ng().epb(0, 0, ethIPv4Data, 0).buf
 			return patch(b, len(b)-4, 100)
 		}(), "t: bad block length at byte 156: enhanced packet block: 104 at its start, 100 at its end", 1, nil},
-		{"pcapng block past the end", ng().epb(0, 0, ethIPv4Data, 0).buf[:blk+50], "t: truncated enhanced packet block at byte 156: unexpected EOF", 1, io.ErrUnexpectedEOF},
+		{"pcapng block past the end", ng().epb(0, 0, ethIPv4Data, 0).buf[:blk+50], "t: truncated enhanced packet block (50 of its 104 bytes present) at byte 156: unexpected EOF", 1, io.ErrUnexpectedEOF},
 		{"pcapng block header cut", ng().epb(0, 0, ethIPv4Data, 0).buf[:blk+5], "t: truncated block header at byte 156: unexpected EOF", 1, io.ErrUnexpectedEOF},
 		{"pcapng unknown block past the end", ng().block(0xdead, make([]byte, 64)).buf[:blk+40], "t: truncated block of type 0xdead at byte 156: unexpected EOF", 1, io.ErrUnexpectedEOF},
 		{"pcapng undefined interface", ng().epb(5, 0, ethIPv4Data, 0).buf, "t: enhanced packet block refers to undefined interface 5 at byte 156", 1, nil},
@@ -503,8 +503,9 @@ func TestSourceDamage(t *testing.T) {
 			f := &ngFile{order: le}
 			return f.shb().idb(capture.LinkTypeEthernet, []byte{2, 0, 200, 0}).buf
 		}(), "t: corrupt interface description block at byte 28: option 2 runs past the block", 0, nil},
-		{"gzip cut short", bigGzip(), "t: truncated gzip stream in packet record at byte ...", -1, io.ErrUnexpectedEOF},
+		{"gzip cut short", bigGzip(), "t: truncated gzip stream in packet record (...", -1, io.ErrUnexpectedEOF},
 		{"gzip header cut short", gz(t, good().buf)[:5], "t: gzip header: unexpected EOF", 0, io.ErrUnexpectedEOF},
+		{"gzip inside gzip", gz(t, gz(t, good().buf)), "t: not a pcap, pcapng or gzip file (gzip inside gzip: gunzip it once and read the result)", 0, capture.ErrUnknownFormat},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

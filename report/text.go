@@ -52,7 +52,11 @@ func WriteTextConnection(w io.Writer, c *Connection) error {
 
 func writeTextHead(bw *bufio.Writer, r *Report, n int) {
 	c := &r.Capture
-	fmt.Fprintf(bw, "capture  %s  (%s; %s)\n", strings.Join(c.Sources, ", "), strings.Join(c.Formats, ", "), strings.Join(c.LinkTypes, ", "))
+	if len(c.Sources) == 0 {
+		fmt.Fprintln(bw, "capture  none read") // the errors below say why
+	} else {
+		fmt.Fprintf(bw, "capture  %s  (%s; %s)\n", strings.Join(c.Sources, ", "), strings.Join(c.Formats, ", "), strings.Join(c.LinkTypes, ", "))
+	}
 	fmt.Fprintf(bw, "         %d packets, %d TCP, %d skipped, %d truncated; connections: %d", c.Packets, c.TCPPackets, c.Skipped, c.Truncated, n)
 	if c.First != "" {
 		fmt.Fprintf(bw, "; %s .. %s", c.First, c.Last)

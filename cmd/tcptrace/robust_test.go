@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -91,7 +92,7 @@ func TestDamagedInputStillReports(t *testing.T) {
 		{"truncated mid record header", write("rechdr.pcap", whole[:rec[k]+7]), exitFailure,
 			fmt.Sprintf("FILE: truncated packet record header at byte %d: unexpected EOF", rec[k]), "", 1, k},
 		{"truncated mid packet", write("cut.pcap", whole[:rec[k]+16+30]), exitFailure,
-			fmt.Sprintf("FILE: truncated packet record at byte %d: unexpected EOF", rec[k]), "", 1, k},
+			fmt.Sprintf("FILE: truncated packet record (46 of its %d bytes present) at byte %d: unexpected EOF", rec[k+1]-rec[k], rec[k]), "", 1, k},
 		{"wrong magic", write("magic.pcap", []byte("<!DOCTYPE html><html></html>")), exitFailure,
 			"FILE: not a pcap, pcapng or gzip file (first bytes 3c 21 44 4f)", "", 0, 0},
 		{"caplen over 256 KiB", write("huge.pcap", patched(whole, rec[k]+8, 300000)), exitFailure,
@@ -107,7 +108,7 @@ func TestDamagedInputStillReports(t *testing.T) {
 		{"pcapng undefined interface", write("ifid.pcapng", patched(ng, blk[k]+8, 7)), exitFailure,
 			fmt.Sprintf("FILE: enhanced packet block refers to undefined interface 7 at byte %d", blk[k]), "", 1, k},
 		{"gzip cut short", write("cut.pcap.gz", gzCut), exitFailure,
-			"FILE: truncated gzip stream in packet record at byte ", "", 1, 0},
+			"FILE: truncated gzip stream in packet record (", "", 1, 0},
 		{"empty file", write("empty.pcap", nil), exitFailure, "FILE: empty capture file", "", 0, 0},
 		{"missing file", filepath.Join(dir, "nope.pcap"), exitFailure,
 			"open FILE: no such file or directory", "", 0, 0},
@@ -141,6 +142,17 @@ func TestDamagedInputStillReports(t *testing.T) {
 			}
 			if len(r.Connections) != tt.conns {
 				t.Errorf("got %d connections from %d packets, want %d", len(r.Connections), r.Capture.Packets, tt.conns)
+			}
+			// The text report heads with what was read, or says nothing was.
+			var text bytes.Buffer
+			run(context.Background(), []string{"-r", tt.file}, nil, &text, io.Discard)
+			head, _, _ := strings.Cut(text.String(), "\n")
+			wantHead := "capture  none read"
+			if len(r.Capture.Sources) > 0 {
+				wantHead = "capture  " + tt.file + "  ("
+			}
+			if !strings.HasPrefix(head, wantHead) {
+				t.Errorf("text report heads %q, want %q", head, wantHead)
 			}
 			if tt.packets != 0 && r.Capture.Packets != tt.packets || tt.packets == 0 && tt.conns > 0 && (r.Capture.Packets == 0 || r.Capture.Packets >= n) {
 				t.Errorf("read %d packets, want %d (0: some but not all %d)", r.Capture.Packets, tt.packets, n)
