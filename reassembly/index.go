@@ -55,14 +55,21 @@ func newFlowIndex() flowIndex {
 
 // hash mixes the canonical key with the table's seed, wyhash-style: each
 // 64-bit multiply folds two words of key and seed together. IPv4 addresses
-// hash as their IPv4-mapped IPv6 form; the key comparison on a hit tells
-// them apart.
-func (x *flowIndex) hash(k Key) uint32 {
+// hash as their IPv4-mapped IPv6 form and a family bit.
+func (x *flowIndex) hash(k Key) uint32 { return uint32(x.hash64(k)) }
+
+// hash64 is the whole hash, which also tells an IPv4 key from its
+// IPv4-mapped IPv6 twin: the table's memory of past 4-tuples (past.go)
+// compares nothing else.
+func (x *flowIndex) hash64(k Key) uint64 {
 	a, b := k.A.Addr().As16(), k.B.Addr().As16()
 	h := mix(binary.LittleEndian.Uint64(a[:8])^x.seed[0], binary.LittleEndian.Uint64(a[8:])^x.seed[1]) ^
 		mix(binary.LittleEndian.Uint64(b[:8])^x.seed[2], binary.LittleEndian.Uint64(b[8:])^x.seed[3])
-	h = mix(h^uint64(k.A.Port())<<16^uint64(k.B.Port()), x.seed[4])
-	return uint32(h)
+	ports := uint64(k.A.Port())<<16 ^ uint64(k.B.Port())
+	if k.A.Addr().Is4() {
+		ports |= 1 << 32
+	}
+	return mix(h^ports, x.seed[4])
 }
 
 func mix(a, b uint64) uint64 {

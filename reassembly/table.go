@@ -67,7 +67,7 @@ type Meta struct {
 	IPLen     uint32 // IP total length
 	Truncated bool   // the snaplen cut the TCP payload
 	IPv6      bool
-	Tunneled  bool // carried inside a tunnel (Teredo, GTP-U, IP-in-IP, VXLAN)
+	Tunneled  bool // carried inside a tunnel (Teredo, GTP-U, VXLAN, L2TP, GRE, IP-in-IP)
 	// IPID is the IPv4 identification (0 for IPv6), used to recognise
 	// capture duplicates (DirStats.Duplicates).
 	IPID uint16
@@ -220,6 +220,8 @@ type Table struct {
 	head, tail [lruLists]int32 // per list; -1 when empty
 	// spare holds flows handed back by Recycle for create to reuse.
 	spare chan *Flow
+	// past remembers the 4-tuples of flows that left (past.go).
+	past  pastTuples
 	stats Stats
 	now   time.Time
 	// nextSweep is when idle flows are next looked for: a second after
@@ -434,6 +436,10 @@ func (t *Table) create(k Key, h uint32, src, dst netip.AddrPort, seg fsm.Segment
 		}
 	}
 	f := t.start(k, h, src, dst, seg, m, ts)
+	if u, ok := t.past.recall(t.ix.hash64(k)); ok {
+		f.Incarnation = int(u.uses) + 1
+		f.reusePast(src, &seg, &u)
+	}
 	t.insert(f)
 	return f
 }
@@ -521,6 +527,11 @@ func (t *Table) evict(f *Flow, why EndReason) {
 // remove takes f out of the table and hands it to the done callback.
 func (t *Table) remove(f *Flow, why EndReason) {
 	f.End = why
+	if why != EndReused && why != EndCapture {
+		// A new incarnation has its predecessor in hand; after the end
+		// of the capture nothing comes.
+		t.past.remember(t.ix.hash64(f.Key), f)
+	}
 	t.ix.delete(f.hash, f.slot)
 	t.unlink(f)
 	f.orderSteps()

@@ -130,6 +130,54 @@ var (
 		pkt{cli, fin, 101, 501, 0, 3}, pkt{srv, fin, 501, 102, 0, 4}, pkt{cli, ack, 102, 502, 0, 5})
 )
 
+// TestReuseAfterLeaving: a connection on a 4-tuple that an earlier one used
+// and left (closed, then gone from the table) is its second incarnation,
+// and a SYN with a new ISN from either endpoint gets Wireshark's
+// reused_ports verdict, as when the earlier one was still held. A SYN that
+// repeats its sender's old ISN, or a first segment that is no SYN, starts
+// afresh without it.
+func TestReuseAfterLeaving(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		first  pkt
+		reused bool
+	}{
+		{"client, new ISN", pkt{cli, syn, 9000, 0, 0, 0}, true},
+		{"client, same ISN", pkt{cli, syn, 100, 0, 0, 0}, false},
+		{"server opens, new ISN", pkt{srv, syn, 9000, 0, 0, 0}, true},
+		{"server opens, same ISN", pkt{srv, syn, 500, 0, 0, 0}, false},
+		{"no SYN", pkt{cli, ack, 9000, 700, 0, 0}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := reassembly.DefaultConfig()
+			cfg.IdleTimeout = time.Second
+			var done []*reassembly.Flow
+			tab := reassembly.NewTable(cfg, func(f *reassembly.Flow) { done = append(done, f) })
+			var frame uint64
+			observe(tab, t0, cli, &frame, closed)
+			observe(tab, t0.Add(5*time.Second), netip.MustParseAddrPort("10.0.0.3:50000"), &frame, opened[:1])
+			if len(done) != 1 || done[0].End != reassembly.EndClosed {
+				t.Fatalf("%d flows left the table, want the closed one", len(done))
+			}
+			src, dst := tc.first.from, srv
+			if src == srv {
+				dst = cli
+			}
+			f, _ := tab.Observe(t0.Add(time.Minute), src, dst, fsm.Segment{Seq: fsm.Seq(tc.first.seq), Ack: fsm.Seq(tc.first.ack), Flags: tc.first.flags, Window: 512},
+				reassembly.Meta{Frame: frame + 1, WireLen: 60, IPLen: 40})
+			if f.Incarnation != 2 {
+				t.Errorf("incarnation = %d, want 2", f.Incarnation)
+			}
+			if got := f.Pkt.Verdict&reassembly.VerdictReusedPorts != 0; got != tc.reused {
+				t.Errorf("reused_ports = %v, want %v (verdicts %v)", got, tc.reused, f.Pkt.Verdict)
+			}
+			if st := tab.Stats(); st.Reused != 0 {
+				t.Errorf("Stats.Reused = %d; want 0: the tuple was not reused while held", st.Reused)
+			}
+		})
+	}
+}
+
 // TestIdleEviction: the idle timeout finishes a connection that is still
 // open as evicted (EndIdle, counted); one that is over by then (an attempt
 // whose SYN retransmissions stopped) leaves as closed, and is not counted.

@@ -27,15 +27,46 @@ var tsharkPrefs = []string{"-n", "-o", "teredo.heuristic_teredo:TRUE"}
 // corpusDir is the Zeek conformance corpus shared beside the repository.
 const corpusDir = "../../../shared/corpus/zeek/pcaps"
 
-// haveCorpus reports whether the Zeek corpus is beside the repository.
-// Outside CI the tests that read it check pcaps/ alone without it, so a
-// documented deviation found only in the corpus is not expected then.
+// suitesDir holds the captures of other projects' test suites and examples,
+// which tools/suites.sh fetches from Debian's packages (.ci/run does).
+const suitesDir = "../../testdata/suites"
+
+// haveCorpus reports whether the Zeek corpus is beside the repository, or
+// the suites fetched, for a file of either. Outside CI the tests that read
+// them check pcaps/ alone without them, so a documented deviation found
+// only there is not expected then.
 func haveCorpus(file string) bool {
-	if !strings.HasPrefix(file, "corpus/") {
+	dir := ""
+	switch {
+	case strings.HasPrefix(file, "corpus/"):
+		dir = corpusDir
+	case strings.HasPrefix(file, "testdata/suites/"):
+		dir = suitesDir
+	default:
 		return true
 	}
-	_, err := os.Stat(corpusDir)
+	_, err := os.Stat(dir)
 	return err == nil
+}
+
+// suiteBroken lists the files of the suites that are broken on purpose or
+// by accident, with the start of the error tcptrace gives (after the
+// path). The tests that compare with peers leave them out;
+// TestSuiteBrokenFiles checks the errors and what is still reported.
+var suiteBroken = map[string]struct {
+	err     string
+	packets uint64 // read before the damage
+}{
+	// A record whose length field was damaged: tshark and tcpdump stop after frame 1 as well.
+	"pcapfix/usr_share_doc_pcapfix_examples_test_damaged.pcap":                   {"truncated packet record (8772 of its 16912 bytes present) at byte 114", 1},
+	"pcapfix/usr_share_doc_pcapfix_examples_test_without_pcap_header.pcap":       {"not a pcap, pcapng or gzip file (first bytes 00 00 00 00)", 0},
+	"python3-dpkt/usr_share_doc_python3-dpkt_examples_data_truncated_dns_2.pcap": {"truncated packet record header at byte 240", 1},
+	// Compressed twice; tshark and tcpdump refuse them too.
+	"python3-libtrace/usr_share_doc_python3-libtrace_examples_anon-v4.pcap.gz": {"not a pcap, pcapng or gzip file (gzip inside gzip", 0},
+	"python3-libtrace/usr_share_doc_python3-libtrace_examples_anon-v6.pcap.gz": {"not a pcap, pcapng or gzip file (gzip inside gzip", 0},
+	// A second section of pcapng version 2.0, which tshark refuses too.
+	"golang-github-google-gopacket-dev/usr_share_gocode_src_github.com_google_gopacket_pcapgo_tests_be_test901.pcapng": {"unsupported pcapng version at byte 480: 2.0", 1},
+	"golang-github-google-gopacket-dev/usr_share_gocode_src_github.com_google_gopacket_pcapgo_tests_le_test901.pcapng": {"unsupported pcapng version at byte 480: 2.0", 1},
 }
 
 // captures returns every capture in pcaps/ and in the Zeek corpus. In CI a
@@ -43,10 +74,10 @@ func haveCorpus(file string) bool {
 func captures(t *testing.T) []string {
 	t.Helper()
 	var files []string
-	for _, dir := range []string{"../../pcaps", corpusDir} {
+	for _, dir := range []string{"../../pcaps", corpusDir, suitesDir} {
 		if _, err := os.Stat(dir); err != nil {
-			if dir == corpusDir && os.Getenv("CI") != "true" {
-				t.Logf("corpus %s not found; checking pcaps/ only", dir)
+			if dir != "../../pcaps" && os.Getenv("CI") != "true" {
+				t.Logf("%s not found; not checking it", dir)
 				continue
 			}
 			t.Fatalf("capture directory %s: %v", dir, err)
@@ -54,6 +85,9 @@ func captures(t *testing.T) []string {
 		err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 			if err != nil {
 				return err
+			}
+			if _, broken := suiteBroken[strings.TrimPrefix(p, suitesDir+"/")]; broken {
+				return nil
 			}
 			switch {
 			case d.IsDir():
@@ -107,6 +141,11 @@ type dirKey struct{ src, dst string }
 type counts struct{ frames, bytes uint64 }
 
 func ep(ip string, port uint16) string {
+	if strings.HasPrefix(ip, ":") && !strings.HasPrefix(ip, "::") {
+		// Ostermann's tcptrace prints ::1 as ":0001" (gopacket's
+		// pcap/test_loopback.pcap).
+		ip = ":" + ip
+	}
 	return netip.AddrPortFrom(netip.MustParseAddr(ip), port).String()
 }
 
@@ -294,6 +333,35 @@ func TestCorpusReads(t *testing.T) {
 		if !json.Valid(out.Bytes()) {
 			t.Errorf("tcptrace -r %s: output is not JSON", file)
 		}
+	}
+}
+
+// TestSuiteBrokenFiles checks, on the broken files of other projects'
+// suites (suiteBroken), that tcptrace exits 1 with an error that says what
+// is wrong and where, and still reports what it read before.
+func TestSuiteBrokenFiles(t *testing.T) {
+	if _, err := os.Stat(suitesDir); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s: %v (.ci/run runs tools/suites.sh)", suitesDir, err)
+		}
+		t.Skipf("%s not found (run tools/suites.sh)", suitesDir)
+	}
+	for name, want := range suiteBroken {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(suitesDir, name)
+			var out, errb bytes.Buffer
+			code := run(context.Background(), []string{"-T", "json", "-r", file}, nil, &out, &errb)
+			var r report.Report
+			if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+				t.Fatalf("no JSON report: %v", err)
+			}
+			if prefix := file + ": " + want.err; code != exitFailure || len(r.Capture.Errors) != 1 || !strings.HasPrefix(r.Capture.Errors[0], prefix) {
+				t.Errorf("exit %d, errors %q; want exit %d and one error starting %q", code, r.Capture.Errors, exitFailure, prefix)
+			}
+			if r.Capture.Packets != want.packets {
+				t.Errorf("%d packets reported, want the %d before the damage", r.Capture.Packets, want.packets)
+			}
+		})
 	}
 }
 

@@ -346,10 +346,21 @@ func TestCSVMatchesJSON(t *testing.T) {
 			if len(recs)-1 != len(r.Connections) {
 				t.Fatalf("%d rows, want one per connection (%d)", len(recs)-1, len(r.Connections))
 			}
-			for i, c := range r.Connections {
+			// Past 1024 connections the two are written in different
+			// orders (README: Bounded memory); rows are matched by id.
+			rows := map[string][]string{}
+			for _, rec := range recs[1:] {
+				rows[rec[0]] = rec
+			}
+			for _, c := range r.Connections {
+				row := rows[strconv.FormatUint(c.ID, 10)]
+				if row == nil {
+					t.Errorf("connection %d has no row", c.ID)
+					continue
+				}
 				got := map[string]string{}
 				for j, col := range recs[0] {
-					got[col] = recs[i+1][j]
+					got[col] = row[j]
 				}
 				want := map[string]string{
 					"id": strconv.FormatUint(c.ID, 10), "client_ip": c.Client.IP, "client_port": strconv.Itoa(int(c.Client.Port)),
