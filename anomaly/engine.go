@@ -565,8 +565,12 @@ func (e *Engine) isnSamples(f *reassembly.Flow) {
 				role = fsm.DirServer
 			}
 		}
-		e.isn.AddSample(ISNSample{Host: local.Addr(), Role: role, Tuple: Tuple{Local: local, Remote: remote}, ISN: uint32(ep.ISS), Time: f.First,
-			PrevSndNxt: uint32(f.PrevSndNxt[d]), HasPrevSndNxt: f.HasPrevSndNxt[d]})
+		s := ISNSample{Host: local.Addr(), Role: role, Tuple: Tuple{Local: local, Remote: remote}, ISN: uint32(ep.ISS), Time: f.First,
+			PrevSndNxt: uint32(f.PrevSndNxt[d]), HasPrevSndNxt: f.HasPrevSndNxt[d]}
+		if peer := &c.Ep[d.Other()]; role == fsm.DirServer && peer.SynSent {
+			s.PeerISN, s.HasPeerISN = uint32(peer.ISS), true
+		}
+		e.isn.AddSample(s)
 	}
 }
 

@@ -54,6 +54,12 @@ type ISNSample struct {
 	// reuse ISN, PrevSndNxt + 65537 (tcp_minisocks.c).
 	PrevSndNxt    uint32
 	HasPrevSndNxt bool
+	// PeerISN is, for a SYN-ACK, the ISN of the SYN it answers (its
+	// acknowledgment number minus one), valid iff HasPeerISN. With it the
+	// tracker tells the same SYN-ACK seen twice, before and after a NAT,
+	// from a generator that repeats its ISNs (copies).
+	PeerISN    uint32
+	HasPeerISN bool
 }
 
 // ISNKind is the type of an ISNFinding.
@@ -290,6 +296,9 @@ type ISNStats struct {
 	// CraftedEvicted counts SYNs dropped early from the 60 s window of the
 	// crafted-constant check because it held craftedCap SYNs.
 	CraftedEvicted uint64
+	// Copies were dropped as the same SYN or SYN-ACK seen twice, once on
+	// each side of a NAT (copies).
+	Copies uint64
 }
 
 // Defaults and fixed rule parameters.
@@ -633,6 +642,7 @@ type ISNTracker struct {
 	total   int                 // distinct-tuple samples held
 	stats   ISNStats
 	crafted crafted
+	copies  copies
 }
 
 // NewISNTracker returns a tracker with the limits in c (zero fields take
@@ -681,6 +691,10 @@ func (tr *ISNTracker) AddSample(s ISNSample) {
 		// The flood check runs before the host table so a table filled
 		// by spoofed sources cannot hide the flood.
 		tr.crafted.add(s.ISN, s.Host, ns, &tr.stats)
+	}
+	if tr.copies.seen(s, ns) {
+		tr.stats.Copies++
+		return
 	}
 	hi := int32(-1)
 	id, ok := tr.id(s.Host, s.Role, false)

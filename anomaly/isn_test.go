@@ -558,3 +558,54 @@ func BenchmarkISNTrackerAdd(b *testing.B) {
 		i++
 	}
 }
+
+// TestISNCopies: a server's SYN-ACKs seen twice, before and after a NAT
+// (the same ISN, acknowledging the same client ISN, to another address
+// within a second), are one sample each; a server that repeats its ISN to
+// other clients' SYNs is still caught, and so is a copy that came more
+// than a second later.
+func TestISNCopies(t *testing.T) {
+	nat := netip.MustParseAddr("192.0.2.99")
+	r := rand.New(rand.NewPCG(7, 7))
+	base := time.Unix(1_700_000_000, 0)
+	for _, tc := range []struct {
+		name      string
+		copyDelay time.Duration
+		copies    uint64
+		flagged   bool
+	}{
+		{"NAT copies", 50 * time.Microsecond, 20, false},
+		{"copies two seconds apart", 2 * time.Second, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var tr anomaly.ISNTracker
+			for i := range 20 {
+				isn, at := r.Uint32(), base.Add(time.Duration(i)*10*time.Second)
+				for k, remote := range []netip.Addr{scanner, nat} {
+					tr.AddSample(anomaly.ISNSample{Host: target, Role: anomaly.RoleServer, Tuple: anomaly.Tuple{Local: ap(target, 7000), Remote: ap(remote, uint16(40000+i))},
+						ISN: isn, Time: at.Add(time.Duration(k) * tc.copyDelay), PeerISN: uint32(1000 * i), HasPeerISN: true})
+				}
+			}
+			if got := tr.Stats().Copies; got != tc.copies {
+				t.Errorf("Copies = %d, want %d", got, tc.copies)
+			}
+			if fs := tr.Findings(); (len(fs) > 0) != tc.flagged {
+				t.Errorf("Findings() = %+v, want flagged %v", fs, tc.flagged)
+			}
+		})
+	}
+	t.Run("constant ISN to other clients", func(t *testing.T) {
+		var tr anomaly.ISNTracker
+		for i := range 20 {
+			for k, remote := range []netip.Addr{scanner, nat} {
+				// The same ISN, within a second, but acknowledging another SYN.
+				tr.AddSample(anomaly.ISNSample{Host: target, Role: anomaly.RoleServer, Tuple: anomaly.Tuple{Local: ap(target, 7000), Remote: ap(remote, uint16(40000+i))},
+					ISN: 12345, Time: base.Add(time.Duration(i) * time.Millisecond), PeerISN: uint32(2*i + k), HasPeerISN: true})
+			}
+		}
+		fs := tr.Findings()
+		if tr.Stats().Copies != 0 || len(fs) != 1 || fs[0].Subtype != "constant" {
+			t.Errorf("Copies = %d, Findings() = %+v; want no copies and one constant finding", tr.Stats().Copies, fs)
+		}
+	})
+}

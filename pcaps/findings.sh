@@ -8,13 +8,13 @@
 #   sudo bash pcaps/findings.sh          # every case
 #   sudo bash pcaps/findings.sh CASE ... # only these (names as in f_<name> below)
 #
-# Needs: iproute2, iptables, ethtool, tcpdump, gzip, nmap, hping3, python3-scapy.
+# Needs: iproute2, iptables, ethtool, tcpdump, mergecap, gzip, nmap, hping3, python3-scapy.
 set -euo pipefail
 export LC_ALL=C
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OUT=$HERE/findings
 PY=/usr/bin/python3
-NA=tfindA NB=tfindB CA=10.99.0.1 SB=10.99.0.2
+NA=tfindA NB=tfindB NR=tfindR CA=10.99.0.1 SB=10.99.0.2
 [ "$(id -u)" = 0 ] || { echo "findings.sh: run as root" >&2; exit 1; }
 BG=() CAPS=()
 mkdir -p "$OUT"
@@ -26,6 +26,7 @@ cleanup() {
 	for p in "${BG[@]}" "${CAPS[@]}"; do wait "$p" 2>/dev/null; done
 	ip netns del $NA 2>/dev/null
 	ip netns del $NB 2>/dev/null
+	ip netns del $NR 2>/dev/null
 	rm -f /tmp/tfind_*
 }
 trap cleanup EXIT
@@ -68,7 +69,7 @@ cap() {
 # nskill: stop what this script started inside its namespaces (peers, tcpdump).
 nskill() {
 	local n p
-	for n in $NA $NB; do
+	for n in $NA $NB $NR; do
 		for p in $(ip netns pids $n 2>/dev/null); do kill "$@" "$p" 2>/dev/null || true; done
 	done
 }
@@ -132,6 +133,46 @@ f_busy_clean() {
 	peer $NA busy 8080 2000
 	done_case
 	gzip -9f "$OUT/busy_clean.pcap"
+}
+
+# Negative control for ISN analysis: a client behind a NAT router (iptables MASQUERADE),
+# captured on both of the router's links and merged, as tcpdump -i any on a Docker host
+# sees it. Every connection is there twice, before and after the translation, and
+# Linux's NAT keeps the sequence numbers, so the server's SYN-ACKs show each of its ISNs
+# twice. 40 request/response connections; the client is 10.96.0.1, the router
+# 10.96.0.254 and 10.99.0.1. (tcpdump -i any on the router, with the other core busy,
+# reported a quarter of the packets "dropped by kernel": -s 0 leaves its ring a handful of
+# 256 KiB frames. The two captures dropped none.)
+f_nat_twice() {
+	ns_up
+	ip -n $NA link del va # and its peer vb: replaced by two routed links
+	ip netns del $NR 2>/dev/null || true
+	ip netns add $NR
+	ip -n $NR link set lo up
+	ip link add va netns $NA address 02:00:00:00:00:01 type veth peer name ra netns $NR address 02:00:00:00:00:03
+	ip link add rb netns $NR address 02:00:00:00:00:04 type veth peer name vb netns $NB address 02:00:00:00:00:02
+	nsx $NA ethtool -K va tso off gso off gro off >/dev/null
+	nsx $NB ethtool -K vb tso off gso off gro off >/dev/null
+	nsx $NR ethtool -K ra tso off gso off gro off >/dev/null
+	nsx $NR ethtool -K rb tso off gso off gro off >/dev/null
+	ip -n $NA addr add 10.96.0.1/24 dev va
+	ip -n $NR addr add 10.96.0.254/24 dev ra
+	ip -n $NR addr add $CA/24 dev rb
+	ip -n $NB addr add $SB/24 dev vb
+	for l in "$NA va" "$NR ra" "$NR rb" "$NB vb"; do ip -n ${l% *} link set ${l#* } up; done
+	ip -n $NA route add default via 10.96.0.254
+	nsx $NR sysctl -qw net.ipv4.ip_forward=1
+	nsx $NR iptables -t nat -A POSTROUTING -o rb -j MASQUERADE
+	sleep 0.3
+	bgpeer $NB serve 8080 echo
+	waitfile /tmp/tfind_ready_8080
+	cap $NR ra nat_twice_a tcp
+	cap $NR rb nat_twice_b tcp
+	peer $NA busy 8080 40
+	done_case
+	ip netns del $NR
+	mergecap -F pcap -w "$OUT/nat_twice.pcap" "$OUT/nat_twice_a.pcap" "$OUT/nat_twice_b.pcap"
+	rm "$OUT/nat_twice_a.pcap" "$OUT/nat_twice_b.pcap"
 }
 
 # CLOSE-WAIT leak: four clients send and close; the server never closes, and its
@@ -577,7 +618,7 @@ c.close()'
 }
 
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection zero_window_peer_dead rst_fin syn_urg syn_resend half_close_slow time_wait_late fin_wait2_peer_dead ttl_shift ack_out_of_range time_wait_syn_rejected conn_rejected_icmp rst_storm rst_injection_challenge rst_injection_route_change ipid_incremental syn_rst syn_seq_jump syn_on_established rst_with_data data_after_fin fin_seq_changed half_open invalid_rst_to_syn synack_wrong_ack crafted_constant_isn syn_flood close_wait_delayed)
+[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean nat_twice close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection zero_window_peer_dead rst_fin syn_urg syn_resend half_close_slow time_wait_late fin_wait2_peer_dead ttl_shift ack_out_of_range time_wait_syn_rejected conn_rejected_icmp rst_storm rst_injection_challenge rst_injection_route_change ipid_incremental syn_rst syn_seq_jump syn_on_established rst_with_data data_after_fin fin_seq_changed half_open invalid_rst_to_syn synack_wrong_ack crafted_constant_isn syn_flood close_wait_delayed)
 for c in "${cases[@]}"; do
 	echo "== $c" >&2
 	"f_$c"

@@ -269,10 +269,11 @@ func kinds(r *report.Report) []string {
 }
 
 // TestFindingsNegativeControls: a legitimate TCP Fast Open SYN with data,
-// keep-alives below the idle threshold, and a capture of thousands of clean
-// kernel connections raise nothing above info.
+// keep-alives below the idle threshold, a capture of thousands of clean
+// kernel connections, and connections captured on both sides of a NAT
+// raise nothing above info.
 func TestFindingsNegativeControls(t *testing.T) {
-	for _, file := range []string{"tfo_clean.pcap", "keepalive_idle.pcap", "busy_clean.pcap.gz", "offload_tso.pcap"} {
+	for _, file := range []string{"tfo_clean.pcap", "keepalive_idle.pcap", "busy_clean.pcap.gz", "offload_tso.pcap", "nat_twice.pcap"} {
 		t.Run(file, func(t *testing.T) {
 			r := analyze(t, "-r", filepath.Join("../../pcaps/findings", file))
 			for _, f := range r.Findings {
@@ -295,6 +296,21 @@ func TestFindingsNegativeControls(t *testing.T) {
 				// an idle-scan zombie (ipid_incremental).
 				if h := r.Rollups[1]; h.Host != "10.99.0.2" || h.ISNVerdict != "not predictable (1024 distinct 4-tuples)" || h.RTTSamples != r.Rollups[0].RTTSamples || h.IPIDClass != "Z" {
 					t.Errorf("host rollup = %+v", h)
+				}
+			}
+			if file == "nat_twice.pcap" {
+				// Each of the server's 40 SYN-ACKs is there twice, to the
+				// client and to the NAT: the same ISN, not a repeated one.
+				if n := len(r.Connections); n != 80 {
+					t.Errorf("connections = %d, want 80 (40, each before and after the NAT)", n)
+				}
+				if len(r.Findings) != 0 {
+					t.Errorf("findings = %v, want none", kinds(r))
+				}
+				for _, h := range r.Rollups {
+					if h.Host == "10.99.0.2" && h.ISNVerdict != "not predictable (40 distinct 4-tuples)" {
+						t.Errorf("server's ISN verdict = %q, want not predictable from its 40 SYN-ACKs", h.ISNVerdict)
+					}
 				}
 			}
 			if file == "tfo_clean.pcap" && len(findingsOf(r, "syn_with_data")) != 0 {
