@@ -58,10 +58,11 @@ func (c *copies) seen(s ISNSample, ns int64) bool {
 		c.m = make(map[copyKey]copySeen)
 	}
 	remote := s.Tuple.Remote.Addr()
-	if p, ok := c.m[k]; ok && p.remote != remote && ns-p.ns <= int64(copyWindow) && p.ns-ns <= int64(copyWindow) {
+	p, ok := c.m[k]
+	if ok && p.remote != remote && ns-p.ns <= int64(copyWindow) && p.ns-ns <= int64(copyWindow) {
 		return true
 	}
-	if _, ok := c.m[k]; !ok {
+	if !ok {
 		if len(c.ring) < copiesMax {
 			c.ring = append(c.ring, k)
 		} else {

@@ -44,6 +44,14 @@ type pastUse struct {
 	baseSet [2]bool // base is Wireshark's base_seq of the endpoint's direction (wire.base)
 }
 
+// side returns 0 for the endpoint a that is k.A, else 1.
+func (k Key) side(a netip.AddrPort) int {
+	if a == k.A {
+		return 0
+	}
+	return 1
+}
+
 // remember records f, which is leaving the table; h is its key's hash64.
 func (p *pastTuples) remember(h uint64, f *Flow) {
 	if p.m == nil {
@@ -51,10 +59,7 @@ func (p *pastTuples) remember(h uint64, f *Flow) {
 	}
 	u := pastUse{uses: uint32(f.Incarnation)}
 	for d, a := range [2]netip.AddrPort{f.Client, f.Server} {
-		side := 0
-		if a != f.Key.A {
-			side = 1
-		}
+		side := f.Key.side(a)
 		u.base[side], u.baseSet[side] = f.Half[d].w.base, f.Half[d].w.baseSet
 	}
 	if len(p.ring) < pastTuplesMax {
@@ -86,10 +91,7 @@ func (p *pastTuples) recall(h uint64) (pastUse, bool) {
 // to Wireshark, judged against the old conversation) and any other first
 // segment start afresh without a verdict.
 func (f *Flow) reusePast(src netip.AddrPort, s *fsm.Segment, u *pastUse) {
-	side := 0
-	if src != f.Key.A {
-		side = 1
-	}
+	side := f.Key.side(src)
 	if s.Flags&(fsm.FlagSYN|fsm.FlagACK) != fsm.FlagSYN || !u.baseSet[side] || s.Seq == u.base[side] {
 		return
 	}
