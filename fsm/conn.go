@@ -157,6 +157,9 @@ const (
 	// endpoint reset; preRst is its state before that run of RSTs (see
 	// Conn.disown).
 	bitRSTRejected
+	// bitFinInferred: this endpoint's FIN was not captured; the peer's
+	// acknowledgment showed it (Conn.missedFIN).
+	bitFinInferred
 )
 
 // LastData returns the capture time of the last segment carrying payload
@@ -275,6 +278,9 @@ func (c *Conn) Step(frame uint64, ts time.Time, d Dir, s Segment) Result {
 		return Result{Violation: bad}
 	}
 
+	if c.missedFIN(d, &s) {
+		c.inferFIN(frame, ts, d.Other())
+	}
 	snd := &c.Ep[d]
 	// RFC 9293 §3.10.7.4 TIME-WAIT: "The only thing that can arrive in
 	// this state is a retransmission of the remote FIN": data or a FIN
@@ -319,6 +325,45 @@ func (c *Conn) Step(frame uint64, ts time.Time, d Dir, s Segment) Result {
 		v = bad
 	}
 	return Result{Transitions: int(c.moves - m0), Violation: v}
+}
+
+// missedFIN reports whether s, from d, acknowledges a FIN of the peer that
+// the capture did not record: its ACK is exactly one past everything the
+// peer sent, and the peer, open for sending, has sent no FIN. A FIN takes
+// one sequence number (RFC 9293 §3.4) and a receiver acknowledges only
+// what it received (§3.10.7.4), so a FIN is the reading that keeps both
+// endpoints' states true: a capture that drops packets (tcpdump's "dropped
+// by kernel") otherwise leaves the closer ESTABLISHED and the peer's close
+// looking like the first. A lost one-byte data segment looks the same; its
+// sender's next data then shows it (send does not call that data after
+// the FIN).
+func (c *Conn) missedFIN(d Dir, s *Segment) bool {
+	p, r := &c.Ep[d.Other()], &c.Ep[d]
+	if s.Flags&(FlagACK|FlagSYN|FlagRST) != FlagACK || !p.Sent || p.FinSent || p.RstSent || s.Ack != p.SndNxt.Add(1) {
+		return false
+	}
+	return (p.State == StateEstablished || p.State == StateCloseWait) &&
+		(r.State == StateEstablished || r.State == StateFinWait1 || r.State == StateFinWait2)
+}
+
+// inferFIN steps the FIN that d sent, at SND.NXT, and the capture missed,
+// as of the frame that acknowledges it. Its receipt is held like any FIN's
+// and resolved by that frame; d's own transition is marked inferred.
+func (c *Conn) inferFIN(frame uint64, ts time.Time, d Dir) {
+	e := &c.Ep[d]
+	fin := Segment{Seq: e.SndNxt, Ack: e.RcvNxt, Flags: FlagFIN, Window: e.Window}
+	if e.AckSent {
+		fin.Flags |= FlagACK
+	}
+	n := len(c.Timeline[d])
+	c.Step(frame, ts, d, fin)
+	e.FinCount-- // FinCount counts FIN segments captured
+	e.bits |= bitFinInferred
+	for i := n; i < len(c.Timeline[d]); i++ {
+		t := &c.Timeline[d][i]
+		t.Inferred = true
+		t.Cause = "sent a FIN that was not captured (the peer acknowledges it)"
+	}
 }
 
 // pickup sets the starting states from the first captured segment. A
@@ -504,7 +549,7 @@ func (c *Conn) send(d Dir, frame uint64, ts time.Time, s *Segment) Violation {
 	if s.Len > 0 {
 		e.lastData = c.lastTS // ts, which Step has encoded already
 	}
-	if s.Len > 0 && e.FinSent && e.FinSeq.LessThan(s.Seq.Add(s.Len)) {
+	if s.Len > 0 && e.FinSent && e.FinSeq.LessThan(s.Seq.Add(s.Len)) && e.bits&bitFinInferred == 0 {
 		v = ViolationDataAfterFIN
 	}
 	if e.RstSent && e.State == StateClosed && (s.Len > 0 || s.Flags&FlagFIN != 0) {

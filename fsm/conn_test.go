@@ -596,3 +596,64 @@ func TestRejectedRSTDisowned(t *testing.T) {
 		}
 	})
 }
+
+// TestMissedFIN: an ACK one past everything the peer sent acknowledges a
+// FIN the capture missed. From the server's pure ACK on, the client is in
+// FIN-WAIT-1 (inferred) and the close is the client's four-way close the
+// kernel made; a server closing first after its own missed FIN is the same
+// in the other direction. A lost one-byte data segment looks the same, and
+// the data that follows it is not called data after a FIN.
+func TestMissedFIN(t *testing.T) {
+	t.Run("client FIN", func(t *testing.T) {
+		c := run(cat(handshake, []seg{
+			// {C, fin, 111, 301, 0, 40} was not captured.
+			{S, ack, 301, 112, 0, 50},
+			{S, fin, 301, 112, 0, 60},
+			{C, ack, 112, 302, 0, 70},
+		}), time.Second)
+		if got, want := states(c, C), "CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 FIN-WAIT-2 TIME-WAIT"; got != want {
+			t.Errorf("client = %q, want %q", got, want)
+		}
+		if got, want := states(c, S), "LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED"; got != want {
+			t.Errorf("server = %q, want %q", got, want)
+		}
+		tl := c.Timeline[C]
+		if fw := tl[2]; fw.To != fsm.StateFinWait1 || !fw.Inferred || fw.Frame != 6 {
+			t.Errorf("client's FIN-WAIT-1 transition = %+v, want inferred at frame 6", fw)
+		}
+		if c.Close() != fsm.CloseFourWay || c.FirstFin != C || c.Ep[C].FinCount != 0 || c.Ep[C].FinSeq != 111 {
+			t.Errorf("close %v, first FIN by %v, client FIN count %d at %d; want four_way by the client, 0 captured, at 111",
+				c.Close(), c.FirstFin, c.Ep[C].FinCount, c.Ep[C].FinSeq)
+		}
+	})
+	t.Run("server FIN after the client's", func(t *testing.T) {
+		c := run(cat(handshake, []seg{
+			{C, fin, 111, 301, 0, 40},
+			{S, ack, 301, 112, 0, 50},
+			// {S, fin, 301, 112, 0, 60} was not captured.
+			{C, ack, 112, 302, 0, 70},
+		}), time.Second)
+		if got, want := states(c, S), "LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED"; got != want {
+			t.Errorf("server = %q, want %q", got, want)
+		}
+	})
+	t.Run("lost one-byte segment", func(t *testing.T) {
+		c := run(cat(handshake, []seg{
+			// {C, ack | fsm.FlagPSH, 111, 301, 1, 40} was not captured.
+			{S, ack, 301, 112, 0, 50},
+			{C, ack | fsm.FlagPSH, 112, 301, 5, 60},
+		}), time.Second)
+		if v := c.Violations()[fsm.ViolationDataAfterFIN]; v != 0 {
+			t.Errorf("data_after_fin = %d, want 0: the inferred FIN was a byte of data", v)
+		}
+	})
+	t.Run("ACK of data the capture saw", func(t *testing.T) {
+		c := run(cat(handshake, []seg{
+			{C, ack | fsm.FlagPSH, 111, 301, 1, 40},
+			{S, ack, 301, 112, 0, 50},
+		}), time.Second)
+		if got := states(c, C); got != "CLOSED SYN-SENT ESTABLISHED" {
+			t.Errorf("client = %q, want it still ESTABLISHED", got)
+		}
+	})
+}

@@ -599,10 +599,13 @@ derived() {
 	CASE=derived
 	local src=$OUT/handshake_clean_4way.pcap n fin f
 	[ -e "$src" ] || return 0
-	for f in missed_handshake_ack missed_fin_ack; do
+	for f in missed_handshake_ack missed_fin_ack missed_fin; do
 		if [ $f = missed_handshake_ack ]; then
 			# the third handshake segment: the client's first pure ACK
 			n=$(tshark -r "$src" -Y 'tcp.srcport==40001 && tcp.flags==0x010' -T fields -e frame.number 2>/dev/null | head -1)
+		elif [ $f = missed_fin ]; then
+			# the client's FIN: the server's ACK of it is the only sign
+			n=$(tshark -r "$src" -Y 'tcp.srcport==40001 && tcp.flags.fin==1' -T fields -e frame.number 2>/dev/null | head -1)
 		else
 			# the server's pure ACK of the client's FIN
 			fin=$(tshark -r "$src" -Y 'tcp.srcport==40001 && tcp.flags.fin==1' -T fields -e frame.number 2>/dev/null | head -1)

@@ -197,6 +197,11 @@ CASES = [
                           observer_close="three_way",
                           note="the kernel closed 4-way; with the ACK deleted, the server's FIN (0.2 s later) is "
                                "the first captured segment acknowledging the client's FIN")]),
+    dict(name="missed_fin", pcap="missed_fin.pcap", kernel="handshake_clean_4way", how=(
+        "handshake_clean_4way.pcap with the client's FIN deleted by editcap"),
+        connections=[conn("10.99.0.1:40001", "10.99.0.2:8001", "three_way", "four_way", C4, S4, wire_check=False,
+                          note="the kernel closed 4-way; with the FIN deleted, the server's pure ACK one past "
+                               "the client's data is the only sign of it, and the client's FIN-WAIT-1 is inferred")]),
     dict(name="midstream", pcap="midstream.pcap", how=(
         "the server sends a line every 100 ms for 2.5 s; tcpdump starts 0.8 s into the connection; the "
         "server closes, the client's FIN carries the ACK of the server's FIN"),
