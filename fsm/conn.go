@@ -278,7 +278,8 @@ func (c *Conn) Step(frame uint64, ts time.Time, d Dir, s Segment) Result {
 		return Result{Violation: bad}
 	}
 
-	if c.missedFIN(d, &s) {
+	// The ACK test first, inline: it rejects nearly every segment.
+	if s.Ack == c.Ep[d.Other()].SndNxt.Add(1) && c.missedFIN(d, &s) {
 		c.inferFIN(frame, ts, d.Other())
 	}
 	snd := &c.Ep[d]
