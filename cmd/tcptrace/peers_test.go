@@ -277,6 +277,9 @@ func TestCountsMatchTshark(t *testing.T) {
 	for _, file := range captures(t) {
 		t.Run(strings.TrimPrefix(file, "../"), func(t *testing.T) {
 			t.Parallel()
+			if unlike(t, file, "tshark") {
+				return
+			}
 			r := analyze(t, "-r", file)
 			ours, tunneled := ourCounts(r)
 			conv := tsharkConv(t, tshark, file)
@@ -339,6 +342,35 @@ func TestCorpusReads(t *testing.T) {
 // TestSuiteBrokenFiles checks, on the broken files of other projects'
 // suites (suiteBroken), that tcptrace exits 1 with an error that says what
 // is wrong and where, and still reports what it read before.
+// suiteUnlike lists suite files that a peer comparison leaves out, by
+// peer ("tshark", "ostermann"), and why. They are test inputs made for
+// other purposes, where the peers and tcptrace read damaged or replayed
+// traffic each its own way; every other comparison still reads them.
+var suiteUnlike = map[string]map[string]string{
+	// Made for a gopacket decoder fix: frames with a TCP header length of
+	// 0 (tcptrace skips them as malformed; tshark keeps them in its stream
+	// but not in conv,tcp) and IP lengths past the frame (README: the IP
+	// header is believed, as Ostermann's tool does, where tshark takes what
+	// is there: docs/seq-deviations.md).
+	"go-gopacket/layers_testdata_linux_sll_oversized_addr.pcapng": {
+		"tshark": "bogus TCP header lengths and IP lengths past the frame", "ostermann": "bogus TCP header lengths"},
+	// The same client packets (same ISN, same IP IDs) replayed every 20 s
+	// against a live server that answers with new ISNs or resets: one
+	// connection with retransmissions to both tools, whose counts of
+	// unique and retransmitted bytes then part ways. tshark agrees frame by
+	// frame.
+	"go-gopacket/layers_testdata_cip.pcap": {"ostermann": "client traffic replayed against a live server"},
+}
+
+// unlike skips the comparison of file with peer when suiteUnlike lists it.
+func unlike(t *testing.T, file, peer string) bool {
+	if why := suiteUnlike[strings.TrimPrefix(file, suitesDir+"/")][peer]; why != "" {
+		t.Logf("not compared with %s: %s", peer, why)
+		return true
+	}
+	return false
+}
+
 func TestSuiteBrokenFiles(t *testing.T) {
 	if _, err := os.Stat(suitesDir); err != nil {
 		if os.Getenv("CI") == "true" {
