@@ -143,7 +143,9 @@ f_busy_clean() {
 # 10.96.0.254 and 10.99.0.1. (tcpdump -i any on the router, with the other core busy,
 # reported a quarter of the packets "dropped by kernel": -s 0 leaves its ring a handful of
 # 256 KiB frames. The two captures dropped none.)
-f_nat_twice() {
+# router_up: the client (10.96.0.1) behind a router namespace (10.96.0.254 and 10.99.0.1)
+# in front of the server (10.99.0.2), in place of ns_up's direct link.
+router_up() {
 	ns_up
 	ip -n $NA link del va # and its peer vb: replaced by two routed links
 	ip netns del $NR 2>/dev/null || true
@@ -162,6 +164,10 @@ f_nat_twice() {
 	for l in "$NA va" "$NR ra" "$NR rb" "$NB vb"; do ip -n ${l% *} link set ${l#* } up; done
 	ip -n $NA route add default via 10.96.0.254
 	nsx $NR sysctl -qw net.ipv4.ip_forward=1
+}
+
+f_nat_twice() {
+	router_up
 	nsx $NR iptables -t nat -A POSTROUTING -o rb -j MASQUERADE
 	sleep 0.3
 	bgpeer $NB serve 8080 echo
@@ -173,6 +179,21 @@ f_nat_twice() {
 	ip netns del $NR
 	mergecap -F pcap -w "$OUT/nat_twice.pcap" "$OUT/nat_twice_a.pcap" "$OUT/nat_twice_b.pcap"
 	rm "$OUT/nat_twice_a.pcap" "$OUT/nat_twice_b.pcap"
+}
+
+# tcpdump -i any on a router (no NAT): each forwarded packet is recorded twice, on the link
+# it came in by and on the one it left by (TTL one lower), as on a Docker host's bridge.
+# 20 request/response connections; -B 16384 so that tcpdump's ring drops nothing.
+f_any_forwarded() {
+	router_up
+	ip -n $NB route add 10.96.0.0/24 via $CA
+	sleep 0.3
+	bgpeer $NB serve 8080 echo
+	waitfile /tmp/tfind_ready_8080
+	cap $NR any any_forwarded -B 16384 tcp
+	peer $NA busy 8080 20
+	done_case
+	ip netns del $NR
 }
 
 # CLOSE-WAIT leak: four clients send and close; the server never closes, and its
@@ -618,7 +639,7 @@ c.close()'
 }
 
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean nat_twice close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection zero_window_peer_dead rst_fin syn_urg syn_resend half_close_slow time_wait_late fin_wait2_peer_dead ttl_shift ack_out_of_range time_wait_syn_rejected conn_rejected_icmp rst_storm rst_injection_challenge rst_injection_route_change ipid_incremental syn_rst syn_seq_jump syn_on_established rst_with_data data_after_fin fin_seq_changed half_open invalid_rst_to_syn synack_wrong_ack crafted_constant_isn syn_flood close_wait_delayed)
+[ ${#cases[@]} -gt 0 ] || cases=(nmap_os scan_syn scan_connect scan_flags busy_clean nat_twice any_forwarded close_wait_leak half_close_exhaustion fin_unacked zero_window_stall keepalive_idle keepalive_unanswered syn_with_data tfo_clean split_handshake mss_exceeded ack_unseen_data window_recision offload_tso rst_injection zero_window_peer_dead rst_fin syn_urg syn_resend half_close_slow time_wait_late fin_wait2_peer_dead ttl_shift ack_out_of_range time_wait_syn_rejected conn_rejected_icmp rst_storm rst_injection_challenge rst_injection_route_change ipid_incremental syn_rst syn_seq_jump syn_on_established rst_with_data data_after_fin fin_seq_changed half_open invalid_rst_to_syn synack_wrong_ack crafted_constant_isn syn_flood close_wait_delayed)
 for c in "${cases[@]}"; do
 	echo "== $c" >&2
 	"f_$c"

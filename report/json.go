@@ -44,6 +44,10 @@ type Capture struct {
 	// Filtered counts the frames it rejected in user space (capture files).
 	Filter   string `json:"filter,omitempty"`
 	Filtered uint64 `json:"filtered,omitempty"`
+	// Duplicates counts the TCP frames --dedup dropped as second copies
+	// of a segment (capture.Dedup); they are in TCPPackets, in no
+	// connection.
+	Duplicates uint64 `json:"duplicates_dropped,omitempty"`
 	// KernelReceived and KernelDropped are the kernel's counters for a
 	// live capture socket (PACKET_STATISTICS): frames its filter let in,
 	// dropped ones included, and frames dropped because its buffer was

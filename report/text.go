@@ -66,6 +66,9 @@ func writeTextHead(bw *bufio.Writer, r *Report, n int) {
 		fmt.Fprintf(bw, "flows    %d finished before they ended: %d idle for --idle-timeout, %d at the --max-flows limit (%d held at once at most)\n",
 			f.Evicted, f.Evicted-f.EvictedLimit, f.EvictedLimit, f.MaxConcurrent)
 	}
+	if c.Duplicates > 0 {
+		fmt.Fprintf(bw, "dedup    %d copies of segments dropped (--dedup)\n", c.Duplicates)
+	}
 	if c.Filter != "" {
 		fmt.Fprintf(bw, "filter   %s", c.Filter)
 		if c.Filtered > 0 {

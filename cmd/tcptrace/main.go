@@ -145,6 +145,7 @@ type options struct {
 	maxFlows     int
 	quiet        bool
 	verify       bool
+	dedup        bool
 	numeric      bool
 	ladder       ladderSel
 	ladderPkts   int
@@ -194,6 +195,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.IntVar(&o.ladderPkts, "ladder-packets", 200, "packets per connection kept for --ladder, -T html and --svg (the first and the last half)")
 	fs.Uint64Var(&o.svgID, "svg", 0, "also write connection `id`'s ladder diagram and time-sequence graph as conn-ID-ladder.svg and conn-ID-tseq.svg, next to -o (else in the current directory)")
 	fs.BoolVar(&o.verify, "verify-checksums", false, "verify TCP checksums; a segment that fails is counted and marked (Zeek history C) but not followed, as zeek does without -C")
+	fs.BoolVar(&o.dedup, "dedup", false, "drop the second copy of an IPv4 segment (same addresses, ports, IP ID, numbers, flags, length and window within 100 ms), as tcpdump -i any on a router or Docker host records each forwarded packet once per interface")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print no warnings or progress on stderr")
 	fs.BoolVarP(&o.numeric, "numeric", "n", false, "accepted for tcpdump compatibility: tcptrace never resolves names")
 	fs.BoolVarP(&o.printVersion, "version", "V", false, "print the version and exit")
@@ -384,6 +386,7 @@ type analysis struct {
 	html    *report.HTMLPage   // -T html (pictures.go)
 	jstream *report.JSONStream // -T json of more than streamAfter connections (stream.go)
 	pipe    *pipeline          // the report side's goroutine (pipeline.go)
+	dedup   *capture.Dedup     // --dedup
 	// prefetch: files are read and decoded on a goroutine of their own
 	// (prefetch.go). recycle: finished flows go back to the table for
 	// reuse (done). --serial turns both off, and the pipeline: the plain
@@ -420,6 +423,9 @@ func newAnalysis(o *options, out io.Writer) *analysis {
 		a.pkts = report.NewPacketLines(a.pktbuf)
 	}
 	a.table = reassembly.NewTable(cfg, a.handoff)
+	if o.dedup {
+		a.dedup = new(capture.Dedup)
+	}
 	a.engine = anomaly.NewEngine(o.findings)
 	a.tap = &tap{}
 	a.ticking = a.jsonl != nil || o.write != ""
@@ -539,6 +545,8 @@ func (a *analysis) loop(ctx context.Context, src packetSource, prog *progress) {
 		if p.ICMP.Type != 0 {
 			// An ICMP error quoting TCP: a lookup, never a segment of the flow.
 			a.table.ICMPError(p.TS, p.Frame, p.Src, p.Dst, p.Seg.Seq, p.ICMP.SeqQuoted, reassembly.ICMPReject{From: p.ICMP.From, Type: p.ICMP.Type, Code: p.ICMP.Code, V6: p.ICMP.V6})
+		} else if a.dedup != nil && a.dedup.Copy(&p) {
+			a.capture.Duplicates++
 		} else {
 			f, d := a.table.Observe(p.TS, p.Src, p.Dst, p.Seg, reassembly.Meta{Frame: p.Frame, WireLen: p.WireLen, IPLen: p.IPLen, Truncated: p.Truncated, IPv6: p.IPv6, Tunneled: p.Tunneled, IPID: p.IPID, TTL: p.TTL, BadChecksum: p.Checksum == capture.ChecksumBad})
 			if a.pkts != nil {
