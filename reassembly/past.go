@@ -9,7 +9,8 @@ import (
 // pastTuples remembers the 4-tuples of flows that left the table, so that a
 // later connection on one of them is known as a new incarnation (its
 // Incarnation counts every use in the capture, not only the uses the table
-// still held) and gets Wireshark's reused_ports verdict. Wireshark keeps
+// still held) and gets Wireshark's reused_ports verdict, and a connection
+// that goes on after --idle-timeout or --max-flows cut it keeps its number. Wireshark keeps
 // every conversation of a capture; a connection here leaves the table
 // once closed and settled (or idle), so a client that cycles through its
 // ephemeral ports towards one server comes back to a 4-tuple long after

@@ -437,7 +437,13 @@ func (t *Table) create(k Key, h uint32, src, dst netip.AddrPort, seg fsm.Segment
 	}
 	f := t.start(k, h, src, dst, seg, m, ts)
 	if u, ok := t.past.recall(t.ix.hash64(k)); ok {
-		f.Incarnation = int(u.uses) + 1
+		// A SYN opens the tuple's next incarnation; any other first
+		// segment continues the last one, which left the table idle or
+		// evicted (its second record).
+		f.Incarnation = int(u.uses)
+		if seg.Flags&fsm.FlagSYN != 0 {
+			f.Incarnation++
+		}
 		f.reusePast(src, &seg, &u)
 	}
 	t.insert(f)

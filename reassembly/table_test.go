@@ -130,12 +130,12 @@ var (
 		pkt{cli, fin, 101, 501, 0, 3}, pkt{srv, fin, 501, 102, 0, 4}, pkt{cli, ack, 102, 502, 0, 5})
 )
 
-// TestReuseAfterLeaving: a connection on a 4-tuple that an earlier one used
-// and left (closed, then gone from the table) is its second incarnation,
-// and a SYN with a new ISN from either endpoint gets Wireshark's
+// TestReuseAfterLeaving: a SYN on a 4-tuple that an earlier connection used
+// and left (closed, then gone from the table) opens its second
+// incarnation, and with a new ISN, from either endpoint, gets Wireshark's
 // reused_ports verdict, as when the earlier one was still held. A SYN that
-// repeats its sender's old ISN, or a first segment that is no SYN, starts
-// afresh without it.
+// repeats its sender's old ISN starts afresh without it; a first segment
+// that is no SYN continues the earlier incarnation (a second record of it).
 func TestReuseAfterLeaving(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -165,8 +165,8 @@ func TestReuseAfterLeaving(t *testing.T) {
 			}
 			f, _ := tab.Observe(t0.Add(time.Minute), src, dst, fsm.Segment{Seq: fsm.Seq(tc.first.seq), Ack: fsm.Seq(tc.first.ack), Flags: tc.first.flags, Window: 512},
 				reassembly.Meta{Frame: frame + 1, WireLen: 60, IPLen: 40})
-			if f.Incarnation != 2 {
-				t.Errorf("incarnation = %d, want 2", f.Incarnation)
+			if want := map[bool]int{true: 2, false: 1}[tc.first.flags&fsm.FlagSYN != 0]; f.Incarnation != want {
+				t.Errorf("incarnation = %d, want %d (a SYN opens the next one; anything else continues the last)", f.Incarnation, want)
 			}
 			if got := f.Pkt.Verdict&reassembly.VerdictReusedPorts != 0; got != tc.reused {
 				t.Errorf("reused_ports = %v, want %v (verdicts %v)", got, tc.reused, f.Pkt.Verdict)
