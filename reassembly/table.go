@@ -360,7 +360,8 @@ func (t *Table) Observe(ts time.Time, src, dst netip.AddrPort, seg fsm.Segment, 
 		t.now = ts
 	}
 	k := MakeKey(src, dst)
-	h := t.ix.hash(k)
+	h64 := t.ix.hash64(k) // the index keeps 32 bits; the memory of past tuples all 64 (create)
+	h := uint32(h64)
 	f := t.ix.find(k, h, t.lru)
 	bareSYN := seg.Flags&(fsm.FlagSYN|fsm.FlagACK|fsm.FlagRST|fsm.FlagFIN) == fsm.FlagSYN
 	if f != nil && bareSYN {
@@ -381,7 +382,7 @@ func (t *Table) Observe(ts time.Time, src, dst netip.AddrPort, seg fsm.Segment, 
 		}
 	}
 	if f == nil {
-		f = t.create(k, h, src, dst, seg, m, ts)
+		f = t.create(k, h64, src, dst, seg, m, ts)
 	}
 	d := f.Dir(src)
 	f.LastFrame, f.Last = m.Frame, ts
@@ -423,8 +424,9 @@ func (f *Flow) inheritSndNxt(old *Flow) {
 	}
 }
 
-// create adds a flow for a first segment from src to dst, choosing the roles.
-func (t *Table) create(k Key, h uint32, src, dst netip.AddrPort, seg fsm.Segment, m Meta, ts time.Time) *Flow {
+// create adds a flow for a first segment from src to dst, choosing the roles;
+// h64 is the key's hash64.
+func (t *Table) create(k Key, h64 uint64, src, dst netip.AddrPort, seg fsm.Segment, m Meta, ts time.Time) *Flow {
 	if t.cfg.MaxFlows > 0 && t.ix.n >= t.cfg.MaxFlows {
 		// The least recently active flow of the first list that has one
 		// (Table.lru).
@@ -435,8 +437,8 @@ func (t *Table) create(k Key, h uint32, src, dst netip.AddrPort, seg fsm.Segment
 			}
 		}
 	}
-	f := t.start(k, h, src, dst, seg, m, ts)
-	if u, ok := t.past.recall(t.ix.hash64(k)); ok {
+	f := t.start(k, uint32(h64), src, dst, seg, m, ts)
+	if u, ok := t.past.recall(h64); ok {
 		// A SYN opens the tuple's next incarnation; any other first
 		// segment continues the last one, which left the table idle or
 		// evicted (its second record).
