@@ -127,6 +127,10 @@ type Decoder struct {
 	gtp    gtpLayer
 	vxlan  vxlanLayer
 	l2tp   l2tpLayer
+	geneve geneveLayer
+	chdlc  chdlcLayer
+	jnpr   juniperLayer
+	ipoib  ipoibLayer
 	tcp    tcpLayer
 }
 
@@ -181,8 +185,14 @@ func (d *Decoder) decode(data []byte, link LinkType, missing uint32, p *Packet) 
 		typ = layers.LayerTypeIPv4
 	case LinkTypeIPv6:
 		typ = layers.LayerTypeIPv6
-	case LinkTypePPP:
+	case LinkTypePPP, LinkTypePPPSerial:
 		typ = layers.LayerTypePPP
+	case LinkTypeCHDLC:
+		typ = layerTypeCHDLC
+	case LinkTypeJuniperEther:
+		typ = layerTypeJuniper
+	case LinkTypeIPoIB:
+		typ = layerTypeIPoIB
 	case LinkTypePPPEthernet:
 		typ = layers.LayerTypePPPoE
 	default:
@@ -297,6 +307,19 @@ func (d *Decoder) decode(data []byte, link LinkType, missing uint32, p *Packet) 
 			err = d.l2tp.DecodeFromBytes(data, nf)
 			typ, data = d.l2tp.NextLayerType(), d.l2tp.Payload
 			p.Tunneled = true
+		case layerTypeGeneve:
+			err = d.geneve.DecodeFromBytes(data, nf)
+			typ, data = d.geneve.NextLayerType(), d.geneve.Payload
+			p.Tunneled = true
+		case layerTypeCHDLC:
+			err = d.chdlc.DecodeFromBytes(data, nf)
+			typ, data = d.chdlc.NextLayerType(), d.chdlc.Payload
+		case layerTypeJuniper:
+			err = d.jnpr.DecodeFromBytes(data, nf)
+			typ, data = d.jnpr.NextLayerType(), d.jnpr.Payload
+		case layerTypeIPoIB:
+			err = d.ipoib.DecodeFromBytes(data, nf)
+			typ, data = d.ipoib.NextLayerType(), d.ipoib.Payload
 		case layers.LayerTypeTCP:
 			return d.segment(data, &w, p)
 		case layers.LayerTypeICMPv4, layers.LayerTypeICMPv6:

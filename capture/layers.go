@@ -25,6 +25,10 @@ const (
 	layerTypeLinuxSLL2 = gopacket.LayerType(2276)
 	layerTypeTeredo    = gopacket.LayerType(3544)
 	layerTypeL2TP      = gopacket.LayerType(1701)
+	layerTypeGeneve    = gopacket.LayerType(6081)
+	layerTypeCHDLC     = gopacket.LayerType(2104)
+	layerTypeJuniper   = gopacket.LayerType(2178)
+	layerTypeIPoIB     = gopacket.LayerType(2242)
 )
 
 // The two ways a layer can fail. Both are preallocated, so a malformed frame
@@ -55,6 +59,10 @@ var (
 	_ gopacket.DecodingLayer = (*gtpLayer)(nil)
 	_ gopacket.DecodingLayer = (*vxlanLayer)(nil)
 	_ gopacket.DecodingLayer = (*l2tpLayer)(nil)
+	_ gopacket.DecodingLayer = (*geneveLayer)(nil)
+	_ gopacket.DecodingLayer = (*chdlcLayer)(nil)
+	_ gopacket.DecodingLayer = (*juniperLayer)(nil)
+	_ gopacket.DecodingLayer = (*ipoibLayer)(nil)
 	_ gopacket.DecodingLayer = (*tcpLayer)(nil)
 )
 
@@ -340,9 +348,20 @@ func (l *pppoeLayer) NextLayerType() gopacket.LayerType {
 type pppLayer struct {
 	layers.BaseLayer
 	Protocol uint16
+	chdlc    bool // a Cisco HDLC frame: Protocol is an EtherType
 }
 
 func (l *pppLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
+	l.chdlc = isCHDLC(data)
+	if l.chdlc {
+		// Cisco HDLC on a link the capture calls PPP (routers' serial
+		// lines), which Wireshark's PPP dissector tells by its address
+		// byte too: a PPP protocol field never starts with 0x0f or 0x8f.
+		var c chdlcLayer
+		err := c.DecodeFromBytes(data, nil)
+		l.Protocol, l.Contents, l.Payload = c.Protocol, c.Contents, c.Payload
+		return err
+	}
 	off := 0
 	if len(data) >= 2 && data[0] == 0xff && data[1] == 0x03 {
 		off = 2
@@ -367,6 +386,9 @@ func (l *pppLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error
 func (l *pppLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypePPP }
 
 func (l *pppLayer) NextLayerType() gopacket.LayerType {
+	if l.chdlc {
+		return etherNext(l.Protocol)
+	}
 	switch l.Protocol {
 	case 0x0021:
 		return layers.LayerTypeIPv4
@@ -622,6 +644,7 @@ const (
 	portGTPU   = 2152 // 3GPP TS 29.281
 	portVXLAN  = 4789 // RFC 7348
 	portL2TP   = 1701 // RFC 2661
+	portGeneve = 6081 // RFC 8926
 )
 
 // udpLayer is a UDP header; it is decoded only to find tunnels.
@@ -691,6 +714,8 @@ func udpPortNext(port uint16) gopacket.LayerType {
 		return layers.LayerTypeVXLAN
 	case portL2TP:
 		return layerTypeL2TP
+	case portGeneve:
+		return layerTypeGeneve
 	}
 	return gopacket.LayerTypePayload
 }
@@ -874,3 +899,124 @@ func (l *l2tpLayer) NextLayerType() gopacket.LayerType {
 	}
 	return layers.LayerTypePPP
 }
+
+// geneveLayer is a Geneve header (RFC 8926 §3.4): version, the length of
+// its options in 4-byte words, flags, a protocol type (an EtherType:
+// 0x6558 for Ethernet, as cloud and Open vSwitch overlays carry), the VNI,
+// then the options. tshark follows it on UDP port 6081.
+type geneveLayer struct{ ethertypeHeader }
+
+func (l *geneveLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
+	if len(data) < 8 {
+		return errShort
+	}
+	if data[0]>>6 != 0 { // version 0 is the only one (§3.4)
+		return errMalformed
+	}
+	return l.cut(data, 8+4*int(data[0]&0x3f), 2) // options: a count of 4-byte words
+}
+
+func (l *geneveLayer) CanDecode() gopacket.LayerClass { return layerTypeGeneve }
+
+// ethertypeHeader is a header of fixed length with an EtherType in it,
+// which says what follows.
+type ethertypeHeader struct {
+	layers.BaseLayer
+	Protocol uint16
+}
+
+// cut takes the first n bytes of data as the header, whose EtherType is at
+// offset at.
+func (l *ethertypeHeader) cut(data []byte, n, at int) error {
+	if len(data) < n {
+		return errShort
+	}
+	l.Protocol = be16(data[at : at+2])
+	l.Contents, l.Payload = data[:n], data[n:]
+	return nil
+}
+
+func (l *ethertypeHeader) NextLayerType() gopacket.LayerType { return etherNext(l.Protocol) }
+
+// chdlcLayer is a Cisco HDLC header (LINKTYPE_C_HDLC): an address byte
+// (0x0f unicast, 0x8f broadcast), a control byte, and an EtherType.
+type chdlcLayer struct{ ethertypeHeader }
+
+// isCHDLC reports whether a frame starts with a Cisco HDLC address and
+// control byte.
+func isCHDLC(data []byte) bool {
+	return len(data) >= 2 && (data[0] == 0x0f || data[0] == 0x8f) && data[1] == 0x00
+}
+
+func (l *chdlcLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
+	return l.cut(data, 4, 2)
+}
+
+func (l *chdlcLayer) CanDecode() gopacket.LayerClass { return layerTypeCHDLC }
+
+// juniperLayer is the pseudo-header Juniper routers put in front of the
+// Ethernet frames they capture (LINKTYPE_JUNIPER_ETHER, as Wireshark's
+// packet-juniper.c reads it): the magic "MGC", a flags byte, and, with
+// flag 0x80, a 2-byte length of extension TLVs that follow. With flag 0x02
+// the router stripped the link header: a 4-byte protocol number in host
+// order (2 IPv4, 6 IPv6) precedes the IP packet instead.
+type juniperLayer struct {
+	layers.BaseLayer
+	next gopacket.LayerType
+}
+
+const (
+	juniperExt  = 0x80 // extension TLVs present
+	juniperNoL2 = 0x02 // link header stripped
+)
+
+func (l *juniperLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
+	if len(data) < 4 {
+		return errShort
+	}
+	if data[0] != 'M' || data[1] != 'G' || data[2] != 'C' {
+		return errMalformed
+	}
+	flags, n := data[3], 4
+	if flags&juniperExt != 0 {
+		if len(data) < 6 {
+			return errShort
+		}
+		n = 6 + int(be16(data[4:6]))
+	}
+	l.next = layers.LayerTypeEthernet
+	if flags&juniperNoL2 != 0 {
+		if len(data) < n+4 {
+			return errShort
+		}
+		switch binary.LittleEndian.Uint32(data[n : n+4]) {
+		case 2:
+			l.next = layers.LayerTypeIPv4
+		case 6:
+			l.next = layers.LayerTypeIPv6
+		default:
+			l.next = gopacket.LayerTypePayload
+		}
+		n += 4
+	}
+	if len(data) < n {
+		return errShort
+	}
+	l.Contents, l.Payload = data[:n], data[n:]
+	return nil
+}
+
+func (l *juniperLayer) CanDecode() gopacket.LayerClass    { return layerTypeJuniper }
+func (l *juniperLayer) NextLayerType() gopacket.LayerType { return l.next }
+
+// ipoibLayer is an IP-over-InfiniBand frame as libpcap writes it
+// (LINKTYPE_IPOIB): a 40-byte pseudo-header (the InfiniBand global route
+// header, or the destination address when that is absent), then the
+// 4-byte IPoIB header of RFC 4391 §6: an EtherType and 2 reserved bytes.
+type ipoibLayer struct{ ethertypeHeader }
+
+func (l *ipoibLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
+	return l.cut(data, 44, 40)
+}
+
+func (l *ipoibLayer) CanDecode() gopacket.LayerClass { return layerTypeIPoIB }

@@ -24,7 +24,7 @@ type Packet struct {
 	TTL      uint8  // IPv4 TTL or IPv6 hop limit
 	IPID     uint16 // IPv4 identification (0 for IPv6)
 	IPv6     bool   // the innermost IP header carrying the segment is IPv6
-	Tunneled bool   // the segment was carried inside a tunnel (Teredo, GTP-U, VXLAN, L2TP, GRE, IP-in-IP, IPv6-in-IPv4)
+	Tunneled bool   // the segment was carried inside a tunnel (Teredo, GTP-U, VXLAN, Geneve, L2TP, GRE, IP-in-IP, IPv6-in-IPv4)
 	VLAN     uint16 // outermost 802.1Q VLAN id, 0 if untagged
 
 	// Truncated is set when fewer TCP payload bytes were captured than

@@ -71,7 +71,7 @@ func (s *Source) pcapNext(f *frame) error {
 		return s.corrupt(start, "corrupt packet record", fmt.Errorf("captured length %d exceeds %d", caplen, maxCapLen))
 	}
 	if caplen > orig {
-		return s.corrupt(start, "corrupt packet record", fmt.Errorf("captured length %d exceeds original length %d", caplen, orig))
+		orig = s.lowOrig(start, "packet record", orig, caplen)
 	}
 	if snap := s.ifaces[0].snaplen; snap != 0 && caplen > snap {
 		// libpcap cuts such a record to the snaplen; Wireshark keeps it

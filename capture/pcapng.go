@@ -209,13 +209,7 @@ func (s *Source) ngPacket(start int64, typ uint32, body []byte, f *frame) error 
 		return s.corrupt(start, fmt.Sprintf("%s refers to undefined interface %d", blockName(typ), ifid), nil)
 	}
 	if orig < caplen {
-		// Unlike in pcap, block lengths keep the reader in step, so this is
-		// an odd field, not lost framing: trust the captured length.
-		if !s.origLow {
-			s.origLow = true
-			s.warns = append(s.warns, fmt.Sprintf("%s at byte %d: original length %d below captured length %d; using the captured length", blockName(typ), start, orig, caplen))
-		}
-		orig = caplen
+		orig = s.lowOrig(start, blockName(typ), orig, caplen)
 	}
 	f.ifc, f.wire = &s.ifaces[ifid], orig
 	var ok bool

@@ -138,15 +138,20 @@ type Source struct {
 	buf    []byte
 	dec    Decoder
 
-	stats   Stats
-	counts  [numResults]uint64
-	links   []LinkType
-	warns   []string
-	prevTS  time.Time
-	back    uint64 // frames whose timestamp precedes the one before
-	back1   uint64 // first such frame
-	backBy  time.Duration
-	origLow bool // warned about a pcapng original length below the captured length
+	stats  Stats
+	counts [numResults]uint64
+	links  []LinkType
+	warns  []string
+	prevTS time.Time
+	back   uint64 // frames whose timestamp precedes the one before
+	back1  uint64 // first such frame
+	backBy time.Duration
+	// Records whose original length is below their captured length: how
+	// many, and the first one's offset, kind and two lengths.
+	origLow                 uint64
+	origLowAt               int64
+	origLowWhat             string
+	origLowOrig, origLowCap uint32
 	// pcap records that captured more than the file's snaplen: how many,
 	// and the first one's offset and captured length.
 	// clamped counts pcapng timestamps outside what int64 Unix
@@ -305,6 +310,20 @@ func (s *Source) Next(p *Packet) bool {
 	}
 }
 
+// lowOrig notes a record whose original length is below its captured
+// length, and returns the length to take for the frame on the wire: the
+// captured one. Neither field moves the reader (pcap records are framed by
+// the captured length, pcapng blocks by their own), so the record is read
+// as tcpdump and tshark read it: whole, with a warning. Such records come
+// from damaged or hand-made files (tcpdump's own tests have several).
+func (s *Source) lowOrig(at int64, what string, orig, caplen uint32) uint32 {
+	if s.origLow == 0 {
+		s.origLowAt, s.origLowWhat, s.origLowOrig, s.origLowCap = at, what, orig, caplen
+	}
+	s.origLow++
+	return caplen
+}
+
 // countTCP counts a frame delivered as a TCP segment, and what its
 // decoding noted, in the statistics of every source.
 func (st *Stats) countTCP(p *Packet) {
@@ -391,6 +410,11 @@ func (s *Source) Stats() Stats {
 		st.Warnings = append(st.Warnings, fmt.Sprintf(
 			"timestamps outside the years 1678 to 2262 in %d record(s), first at byte %d; clamped to that range",
 			s.clamped, s.clampedAt))
+	}
+	if s.origLow > 0 {
+		st.Warnings = append(st.Warnings, fmt.Sprintf(
+			"original length below the captured length in %d record(s), first at byte %d (%s: %d below %d); using the captured length",
+			s.origLow, s.origLowAt, s.origLowWhat, s.origLowOrig, s.origLowCap))
 	}
 	if s.overSnap > 0 {
 		st.Warnings = append(st.Warnings, fmt.Sprintf(
