@@ -91,6 +91,15 @@ func (s *Source) pcapNext(f *frame) error {
 	if !s.nsec {
 		nsec *= 1000
 	}
+	if nsec >= 1e9 {
+		// A fraction of a second over one second: damaged, or written by
+		// hand. Carried into the seconds, as libpcap's time arithmetic
+		// (timersub) does with it; tshark's 32-bit product wraps instead.
+		if s.fracOver == 0 {
+			s.fracOverAt = start
+		}
+		s.fracOver++
+	}
 	f.data, f.ifc, f.wire = data, &s.ifaces[0], orig
 	f.ts = time.Unix(int64(sec), nsec).UTC()
 	return nil

@@ -156,8 +156,11 @@ type Source struct {
 	// and the first one's offset and captured length.
 	// clamped counts pcapng timestamps outside what int64 Unix
 	// nanoseconds hold, clampedAt the byte offset of the first.
-	clamped     uint64
-	clampedAt   int64
+	clamped   uint64
+	clampedAt int64
+	// pcap records whose fraction of a second is a second or more.
+	fracOver    uint64
+	fracOverAt  int64
 	overSnap    uint64
 	overSnapAt  int64
 	overSnapLen uint32
@@ -410,6 +413,11 @@ func (s *Source) Stats() Stats {
 		st.Warnings = append(st.Warnings, fmt.Sprintf(
 			"timestamps outside the years 1678 to 2262 in %d record(s), first at byte %d; clamped to that range",
 			s.clamped, s.clampedAt))
+	}
+	if s.fracOver > 0 {
+		st.Warnings = append(st.Warnings, fmt.Sprintf(
+			"timestamps with a fraction of a second of a second or more in %d record(s), first at byte %d; carried into the seconds",
+			s.fracOver, s.fracOverAt))
 	}
 	if s.origLow > 0 {
 		st.Warnings = append(st.Warnings, fmt.Sprintf(

@@ -415,6 +415,16 @@ func TestSourceWarnings(t *testing.T) {
 	if !reflect.DeepEqual(st.Warnings, want) {
 		t.Errorf("Warnings = %q, want %q", st.Warnings, want)
 	}
+	// A microsecond field of 8.9 s (tcpflow's tests/bug8.pcap, frame 1).
+	data = patch(newPcap(binary.LittleEndian, false, capture.LinkTypeEthernet).add(ts0, ethIPv4SYN, 0).add(ts0, ethIPv4SYN, 0).buf, 114+4, 0x28, 0x09, 0x88, 0x00)
+	pkts, st, err = readAll(t, "t.pcap", data, capture.Options{})
+	if err != nil || len(pkts) != 2 || !pkts[1].TS.Equal(ts0.Truncate(time.Second).Add(8915240*time.Microsecond)) {
+		t.Fatalf("read %d packets, %v; want 2, the second at %v", len(pkts), err, ts0.Truncate(time.Second).Add(8915240*time.Microsecond))
+	}
+	want = []string{"t.pcap: timestamps with a fraction of a second of a second or more in 1 record(s), first at byte 114; carried into the seconds"}
+	if !reflect.DeepEqual(st.Warnings, want) {
+		t.Errorf("Warnings = %q, want %q", st.Warnings, want)
+	}
 	// The same in pcap, where tcpdump and tshark read such records too
 	// (tcpdump's tests aoe-oobr-1.pcap, pim_header_asan-2.pcap).
 	data = newPcap(binary.LittleEndian, false, capture.LinkTypeEthernet).add(ts0, ethIPv4SYN, 0).add(ts0, ethIPv4SYN, 60).add(ts0, ethIPv4Data, 0).buf

@@ -287,6 +287,24 @@ func TestVerdictPrecedence(t *testing.T) {
 	})
 }
 
+// TestHandshakeRTTClockBackwards: a SYN-ACK stamped before its SYN (a
+// damaged timestamp: tcpflow's bug8.pcap has a microsecond field of 8.9 s)
+// measures no handshake RTT, and a later acknowledgment of the SYN does not
+// stand in for the first one.
+func TestHandshakeRTTClockBackwards(t *testing.T) {
+	c := newConv(t, 1000, 5000)
+	c.seg(cli, ms, S, 0, 0, 0, 1000)
+	c.seg(srv, -5*time.Second, S|A, 0, 1, 0, 1000)
+	c.seg(cli, ms, A, 1, 1, 0, 1000)
+	c.seg(srv, time.Second, A, 1, 1, 0, 1000)
+	if st := &c.flow.Half[cli].Stats; st.HasHandshakeRTT {
+		t.Errorf("client handshake RTT %v, want none", st.HandshakeRTT)
+	}
+	if st := &c.flow.Half[srv].Stats; !st.HasHandshakeRTT || st.HandshakeRTT != ms {
+		t.Errorf("server handshake RTT %v (%v), want 1ms", st.HandshakeRTT, st.HasHandshakeRTT)
+	}
+}
+
 // TestStatsOstermann checks the Ostermann-style counters on a transfer with a
 // retransmission, a hole the receiver acknowledged (capture loss) and a
 // hole later filled by a retransmission (network loss).

@@ -87,6 +87,7 @@ type DirStats struct {
 	initDone      bool
 	dataStarted   bool
 	dupIx         uint8
+	synAcked      bool // the peer's first acknowledgment of the SYN was seen
 
 	dups [8]dupKey
 
@@ -379,10 +380,14 @@ func (f *Flow) account(now int64, d fsm.Dir, s *fsm.Segment, m *Meta) (rexmit bo
 		ack := s.Ack
 		ps := &p.Stats
 		// Ostermann's RTT from the 3-way handshake: the first ACK of a SYN
-		// sent only once.
+		// sent only once. Where the capture's clock went backwards in
+		// between (a damaged timestamp) it measures nothing.
 		// (The SYN count, a cache line further, is read last.)
-		if !ps.HasHandshakeRTT && ack == ps.synSeq+1 && ps.SYN == 1 {
-			ps.HandshakeRTT, ps.HasHandshakeRTT = time.Duration(now-ps.synTime), true
+		if !ps.synAcked && ack == ps.synSeq+1 && ps.SYN == 1 {
+			ps.synAcked = true
+			if d := time.Duration(now - ps.synTime); d >= 0 {
+				ps.HandshakeRTT, ps.HasHandshakeRTT = d, true
+			}
 		}
 		if !ps.initDone && ps.dataStarted && ps.dataStart.LessThan(ack) {
 			ps.initDone = true
@@ -427,7 +432,7 @@ func (f *Flow) window(now int64, d fsm.Dir, s *fsm.Segment) {
 		}
 	case st.atZero:
 		st.atZero = false
-		st.ZeroWindowTime += time.Duration(now - st.zeroSince)
+		st.ZeroWindowTime += time.Duration(max(now-st.zeroSince, 0)) // 0 if the clock went backwards
 	}
 }
 
