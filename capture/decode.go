@@ -131,6 +131,7 @@ type Decoder struct {
 	chdlc  chdlcLayer
 	jnpr   juniperLayer
 	ipoib  ipoibLayer
+	fp     fabricPathLayer
 	tcp    tcpLayer
 }
 
@@ -320,6 +321,9 @@ func (d *Decoder) decode(data []byte, link LinkType, missing uint32, p *Packet) 
 		case layerTypeIPoIB:
 			err = d.ipoib.DecodeFromBytes(data, nf)
 			typ, data = d.ipoib.NextLayerType(), d.ipoib.Payload
+		case layerTypeFabricPath:
+			err = d.fp.DecodeFromBytes(data, nf)
+			typ, data = d.fp.NextLayerType(), d.fp.Payload
 		case layers.LayerTypeTCP:
 			return d.segment(data, &w, p)
 		case layers.LayerTypeICMPv4, layers.LayerTypeICMPv6:

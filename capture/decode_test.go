@@ -110,6 +110,8 @@ var decodeTests = []decodeTest{
 	{"llc snap", capture.LinkTypeEthernet, ethSNAP, capture.ResultTCP, ackPkt},
 	{"mpls", capture.LinkTypeEthernet, ethMPLS, capture.ResultTCP, pshPkt},
 	{"pppoe", capture.LinkTypeEthernet, ethPPPoE, capture.ResultTCP, pshPkt},
+	{"cisco fabricpath", capture.LinkTypeEthernet, fabricPath, capture.ResultTCP, ackPkt},
+	{"cisco fabricpath cut in its tag", capture.LinkTypeEthernet, fabricPath[:15], capture.ResultShort, capture.Packet{}},
 
 	// Other link types.
 	{"linux sll", capture.LinkTypeLinuxSLL, sllIPv4, capture.ResultTCP, ackPkt},

@@ -22,13 +22,14 @@ import (
 // registered with gopacket.RegisterLayerType: registration is a global side
 // effect and nothing here needs their metadata.
 const (
-	layerTypeLinuxSLL2 = gopacket.LayerType(2276)
-	layerTypeTeredo    = gopacket.LayerType(3544)
-	layerTypeL2TP      = gopacket.LayerType(1701)
-	layerTypeGeneve    = gopacket.LayerType(6081)
-	layerTypeCHDLC     = gopacket.LayerType(2104)
-	layerTypeJuniper   = gopacket.LayerType(2178)
-	layerTypeIPoIB     = gopacket.LayerType(2242)
+	layerTypeLinuxSLL2  = gopacket.LayerType(2276)
+	layerTypeTeredo     = gopacket.LayerType(3544)
+	layerTypeL2TP       = gopacket.LayerType(1701)
+	layerTypeGeneve     = gopacket.LayerType(6081)
+	layerTypeCHDLC      = gopacket.LayerType(2104)
+	layerTypeJuniper    = gopacket.LayerType(2178)
+	layerTypeIPoIB      = gopacket.LayerType(2242)
+	layerTypeFabricPath = gopacket.LayerType(8903)
 )
 
 // The two ways a layer can fail. Both are preallocated, so a malformed frame
@@ -63,6 +64,7 @@ var (
 	_ gopacket.DecodingLayer = (*chdlcLayer)(nil)
 	_ gopacket.DecodingLayer = (*juniperLayer)(nil)
 	_ gopacket.DecodingLayer = (*ipoibLayer)(nil)
+	_ gopacket.DecodingLayer = (*fabricPathLayer)(nil)
 	_ gopacket.DecodingLayer = (*tcpLayer)(nil)
 )
 
@@ -88,6 +90,8 @@ func etherNext(t uint16) gopacket.LayerType {
 		return layers.LayerTypeEthernet
 	case 0x880b: // PPP (enhanced GRE, RFC 2637)
 		return layers.LayerTypePPP
+	case 0x8903: // Cisco FabricPath: a 2-byte tag, then the inner Ethernet frame
+		return layerTypeFabricPath
 	}
 	return gopacket.LayerTypePayload
 }
@@ -1020,3 +1024,22 @@ func (l *ipoibLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) err
 }
 
 func (l *ipoibLayer) CanDecode() gopacket.LayerClass { return layerTypeIPoIB }
+
+// fabricPathLayer is what follows Cisco FabricPath's outer addresses and
+// EtherType 0x8903 (which the Ethernet layer reads as its own): the
+// forwarding tag and TTL, 2 bytes, then the host's Ethernet frame. Data
+// centre fabrics carry their hosts' traffic in it, and tshark follows it.
+type fabricPathLayer struct {
+	layers.BaseLayer
+}
+
+func (l *fabricPathLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
+	if len(data) < 2 {
+		return errShort
+	}
+	l.Contents, l.Payload = data[:2], data[2:]
+	return nil
+}
+
+func (l *fabricPathLayer) CanDecode() gopacket.LayerClass    { return layerTypeFabricPath }
+func (l *fabricPathLayer) NextLayerType() gopacket.LayerType { return layers.LayerTypeEthernet }
