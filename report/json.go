@@ -34,6 +34,7 @@ type Capture struct {
 	Packets      uint64   `json:"packets"`
 	TCPPackets   uint64   `json:"tcp_packets"`
 	Skipped      uint64   `json:"skipped"`
+	SkippedBy    *Skips   `json:"skipped_by,omitempty"`
 	Truncated    uint64   `json:"truncated"`
 	BadChecksums uint64   `json:"bad_checksums,omitempty"`
 	Bytes        uint64   `json:"bytes"`
@@ -57,6 +58,18 @@ type Capture struct {
 	Warnings       []string `json:"warnings,omitempty"`
 	Errors         []string `json:"errors,omitempty"`
 	Flows          Flows    `json:"flows"`
+}
+
+// Skips says why frames were skipped; absent when none were. Each count
+// is omitted when 0.
+type Skips struct {
+	NonIP           uint64 `json:"non_ip,omitempty"`           // no IP header (ARP, LLDP, STP, ...)
+	NonTCP          uint64 `json:"non_tcp,omitempty"`          // IP, but not TCP (UDP, ICMP, ESP, ...)
+	Fragment        uint64 `json:"fragment,omitempty"`         // IP fragments after the first (no IP reassembly)
+	Malformed       uint64 `json:"malformed,omitempty"`        // a header that contradicts itself
+	Short           uint64 `json:"short,omitempty"`            // a header the capture cut short (a snaplen below the TCP header's end)
+	UnsupportedLink uint64 `json:"unsupported_link,omitempty"` // a link type tcptrace does not decode
+	Empty           uint64 `json:"empty,omitempty"`            // zero-length records
 }
 
 // Flows counts what the flow table did.

@@ -62,6 +62,24 @@ func writeTextHead(bw *bufio.Writer, r *Report, n int) {
 		fmt.Fprintf(bw, "; %s .. %s", c.First, c.Last)
 	}
 	fmt.Fprintln(bw)
+	if k := c.SkippedBy; k != nil {
+		fmt.Fprintf(bw, "skipped ")
+		sep := " "
+		for _, x := range []struct {
+			n    uint64
+			what string
+		}{
+			{k.NonIP, "not IP"}, {k.NonTCP, "IP but not TCP"}, {k.Fragment, "IP fragments after the first"},
+			{k.Malformed, "malformed headers"}, {k.Short, "headers cut short by the capture"},
+			{k.UnsupportedLink, "of a link type not decoded"}, {k.Empty, "empty"},
+		} {
+			if x.n > 0 {
+				fmt.Fprintf(bw, "%s%d %s", sep, x.n, x.what)
+				sep = ", "
+			}
+		}
+		fmt.Fprintln(bw)
+	}
 	if f := c.Flows; f.Evicted > 0 {
 		fmt.Fprintf(bw, "flows    %d finished before they ended: %d idle for --idle-timeout, %d at the --max-flows limit (%d held at once at most)\n",
 			f.Evicted, f.Evicted-f.EvictedLimit, f.EvictedLimit, f.MaxConcurrent)

@@ -599,6 +599,19 @@ func (a *analysis) merge(st capture.Stats) {
 	c.Packets += st.Packets
 	c.TCPPackets += st.TCP
 	c.Skipped += st.Skipped
+	if st.Skipped > 0 {
+		if c.SkippedBy == nil {
+			c.SkippedBy = new(report.Skips)
+		}
+		k, by := c.SkippedBy, st.SkippedBy
+		k.NonIP += by.NonIP
+		k.NonTCP += by.NonTCP
+		k.Fragment += by.Fragment
+		k.Malformed += by.Malformed
+		k.Short += by.Short
+		k.UnsupportedLink += by.UnsupportedLink
+		k.Empty += by.Empty
+	}
 	c.Truncated += st.Truncated
 	c.BadChecksums += st.BadChecksums
 	c.Bytes += st.Bytes
