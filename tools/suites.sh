@@ -19,7 +19,15 @@ cd "$(dirname "$0")/.."
 #   python3-libtrace                  anonymised traces (gzip inside gzip)
 #   pktanon                           an anonymiser's sample
 #   sip-tester                        SIP and RTP scenarios
-# and, from the Go module proxy, github.com/gopacket/gopacket's layers/testdata (below).
+# and, from the Go module proxy, github.com/gopacket/gopacket's layers/testdata; and from
+# Debian's source packages (their upstream test suites, which the binary packages leave out):
+#   tcpdump                           tcpdump's tests: every protocol it prints, and the
+#                                     damaged and fuzzed files behind its security fixes
+#   wireshark                         Wireshark's test captures (TCP analysis, TLS, HTTP/2, QUIC)
+#   libpcap                           libpcap's reader tests: files with bad versions and blocks
+#   tcpflow                           tcpflow's regression captures
+#   ndpi                              nDPI's traffic of some 250 applications, and fuzzer finds
+srcpkgs=(tcpdump wireshark libpcap tcpflow ndpi)
 pkgs=(pathspider golang-github-google-gopacket-dev python3-dpkt pcapfix ruby-pcaprub python3-libtrace pktanon sip-tester)
 
 dest=testdata/suites
@@ -59,4 +67,39 @@ mkdir -p "$dest/go-gopacket"
 	done
 chmod -R u+w "$dest/go-gopacket" # the module cache is read-only
 echo "go-gopacket ${gomod#*@} $(ls "$dest/go-gopacket" | wc -l)" >>"$dest/VERSIONS"
+
+# The source packages, through a deb-src twin of the machine's Debian sources
+# kept in $work: the machine's own apt configuration is left as it is.
+mkdir -p "$work/lists/partial" "$work/src"
+if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+	sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources >"$work/src.list.sources"
+	srclist=(-o Dir::Etc::sourcelist="$work/src.list.sources")
+else
+	sed -n 's/^deb /deb-src /p' /etc/apt/sources.list >"$work/src.list"
+	srclist=(-o Dir::Etc::sourcelist="$work/src.list")
+fi
+aptsrc=("${srclist[@]}" -o Dir::Etc::sourceparts=- -o Dir::State::Lists="$work/lists" -o APT::Sandbox::User=root)
+apt-get -qq "${aptsrc[@]}" update
+# Only each package's upstream tarball: Debian's own part is not needed (and
+# the mirror has lacked some).
+(cd "$work/src" && apt-get -qq "${aptsrc[@]}" --print-uris source "${srcpkgs[@]}") |
+	sed -n "s/^'\([^']*\)' \([^ ]*\.orig\.tar\.[a-z0-9]*\) [0-9]* \(.*\)/\1 \2 \3/p" |
+	while read -r uri name hash; do
+		/usr/lib/apt/apt-helper -qq -o APT::Sandbox::User=root download-file "$uri" "$work/src/$name" "$hash" >/dev/null
+	done
+for pkg in "${srcpkgs[@]}"; do
+	orig=$(ls "$work/src/${pkg}_"*.orig.tar.*)
+	version=${orig##*/${pkg}_}
+	version=${version%.orig.tar.*}
+	mkdir -p "$work/x/$pkg" "$dest/src-$pkg"
+	tar -tf "$orig" | grep -E '\.(pcap|pcapng|cap)(\.gz)?$' >"$work/x/$pkg.list"
+	tar -xf "$orig" -C "$work/x/$pkg" --verbatim-files-from -T "$work/x/$pkg.list"
+	# Paths inside the tarball, less its top folder, flattened.
+	(cd "$work/x/$pkg"/* && find . -type f | sort) |
+		while read -r f; do
+			f=${f#./}
+			cp "$work/x/$pkg"/*/"$f" "$dest/src-$pkg/${f//\//_}"
+		done
+	echo "src-$pkg $version $(ls "$dest/src-$pkg" | wc -l)" >>"$dest/VERSIONS"
+done
 cat "$dest/VERSIONS"

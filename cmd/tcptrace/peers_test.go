@@ -465,7 +465,47 @@ var suiteUnlike = map[string]map[string]string{
 	// unique and retransmitted bytes then part ways. tshark agrees frame by
 	// frame.
 	"go-gopacket/layers_testdata_cip.pcap": {"ostermann": "client traffic replayed against a live server"},
+	// Other projects' suites (tools/suites.sh): each difference found, with why.
+	"src-wireshark/test_captures_wireguard-ping-tcp-dsb.pcapng":       {"tshark": "WireGuard that tshark decrypts with the keys the file carries (a decryption secrets block); tcptrace sees the encrypted UDP only"},
+	"src-tcpflow/tests_simson.pcap":                                   {"tshark": "a 40-byte snaplen cuts every TCP header after its ports: tshark shows what is left, tcptrace skips them (skipped_by.short)"},
+	"src-ndpi/tests_pcap_vnc.pcap":                                    {"tshark": "tshark opens a second tcp.stream on the same 4-tuple at frame 5, without a SYN (the VNC dissector's conversation), and restarts its relative sequence numbers there; tcptrace keeps one connection"},
+	"src-ndpi/tests_pcap_ajp.pcap":                                    {"tshark": "Cisco FabricPath copies of the frames with other sequence numbers, which tshark's FabricPath dissector calls malformed (it takes 4 bytes for an FCS that is not there): they never reach its conversation table and get absolute sequence numbers", "ostermann": "Cisco FabricPath frames, which Ostermann's tool does not decode"},
+	"src-ndpi/tests_pcap_ip_fragmented_garbage.pcap":                  {"tshark": "TCP headers in IP fragments that tshark reassembles; tcptrace does not reassemble IP (README)"},
+	"src-tcpdump/tests_bgp-addpath.pcap":                              {"tshark": ipPastFrame},
+	"src-ndpi/tests_pcap_tls_invalid_reads.pcap":                      {"tshark": ipPastFrame, "ostermann": "a window-scale option of 49: Ostermann's tool shifts windows by it (3.5e16), tcptrace by at most 14 (RFC 7323 §2.3)"},
+	"src-ndpi/tests_pcap_reasm_crash_anon.pcapng":                     {"tshark": ipPastFrame, "ostermann": editedCapture},
+	"src-ndpi/tests_pcap_ndpi_match_string_subprotocol__error.pcapng": {"tshark": ipPastFrame, "ostermann": editedCapture},
+	"src-tcpdump/tests_tcp_header_heapoverflow.pcap":                  {"tshark": fuzzMade},
+	"src-tcpdump/tests_tcp-auth-heapoverflow.pcap":                    {"tshark": fuzzMade},
+	"src-tcpdump/tests_heapoverflow-tcp_print.pcap":                   {"tshark": fuzzMade},
+	"src-tcpdump/tests_beep-oobr.pcap":                                {"tshark": fuzzMade},
+	"src-tcpdump/tests_mptcp-dss-oobr.pcap":                           {"tshark": fuzzMade},
+	"src-tcpdump/tests_rpki-rtr-oobr.pcap":                            {"tshark": fuzzMade},
+	"src-tcpdump/tests_bgp_pmsi_tunnel-oobr.pcap":                     {"tshark": fuzzMade},
+	"src-tcpdump/tests_bgp-bgp_capabilities_print-oobr-1.pcap":        {"tshark": fuzzMade},
+	"src-tcpdump/tests_bgp-bgp_capabilities_print-oobr-2.pcap":        {"tshark": fuzzMade},
+	"src-tcpdump/tests_kday3.pcap":                                    {"tshark": fuzzMade, "ostermann": fuzzMade},
+	"src-tcpdump/tests_kday4.pcap":                                    {"tshark": fuzzMade, "ostermann": fuzzMade},
+	"src-tcpdump/tests_kday7.pcap":                                    {"tshark": fuzzMade, "ostermann": fuzzMade},
+	"src-ndpi/tests_pcap_kerberos_fuzz.pcapng":                        {"tshark": fuzzMade},
+	"src-ndpi/tests_pcap_fuzz-2006-09-29-28586.pcap":                  {"tshark": fuzzMade, "ostermann": fuzzMade},
+	"src-ndpi/tests_pcap_fuzz-2006-06-26-2594.pcap":                   {"tshark": fuzzMade},
+	"src-ndpi/tests_pcap_anydesk-2.pcap":                              {"ostermann": "438 segments of over 1500 bytes (TSO, captured on the sender), which Ostermann's tool leaves out"},
+	"src-tcpflow/tests_bug7.pcap":                                     {"ostermann": "a segment of 1546 bytes, which Ostermann's tool leaves out"},
+	"src-tcpflow/tests_bug8.pcap":                                     {"ostermann": "frame 1's microsecond field is 8915240: Ostermann's tool prints a negative fraction for it and measures no handshake RTT on the file; tcptrace carries it into the seconds (a warning), and measures none where the SYN-ACK then precedes the SYN"},
+	"src-tcpflow/tests_test5-lines-randomized.pcap":                   {"ostermann": "tcpflow's reordering test: the frames in random order, the SYN after the data; the two tools tell new bytes from repeated ones differently there"},
+	"src-ndpi/tests_pcap_teams.pcap":                                  {"ostermann": "1090 bytes the server sends after the client's RST: Ostermann's tool counts the packet but not its bytes as unique"},
+	"src-ndpi/tests_pcap_no_sni.pcap":                                 {"ostermann": holesBounded},
+	"src-ndpi/tests_pcap_ookla.pcap":                                  {"ostermann": holesBounded},
 }
+
+// Reasons shared by several suite files in suiteUnlike.
+const (
+	fuzzMade      = "a fuzzer-made file for a parser (tcpdump's *-oobr, *overflow and kday regression tests, nDPI's fuzz-* files): header fields that contradict each other, read differently by each tool"
+	ipPastFrame   = "IP total lengths past the frame (an edited capture): tcptrace believes the IP header, as Ostermann's tool does, tshark takes what the frame holds (docs/seq-deviations.md: IP datagrams longer than their frame)"
+	editedCapture = "an edited capture (IP lengths past the frame, segments of other sequence numbers on the 4-tuple): the two tools tell new bytes from repeated ones differently there"
+	holesBounded  = "more than 4 holes open at once in one direction (loss before a busy capture point): tcptrace's summary of a direction's sequence space keeps 4, so bytes that later fill a forgotten hole count as retransmitted; Ostermann's tool keeps every range (with 64 holes the counts agree)"
+)
 
 // unlike skips the comparison of file with peer when suiteUnlike lists it.
 func unlike(t *testing.T, file, peer string) bool {
