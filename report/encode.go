@@ -291,6 +291,9 @@ func (e *connEncoder) dirQuality(q *DirQuality) {
 	if q.MaxSuperSegment != 0 {
 		e.uint("max_super_segment", uint64(q.MaxSuperSegment))
 	}
+	if q.HolesForgotten != 0 {
+		e.uint("holes_forgotten", q.HolesForgotten)
+	}
 	e.close('}')
 }
 

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"math"
 	"math/rand/v2"
+	"net/netip"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tcptrace/tcptrace/capture"
+	"github.com/tcptrace/tcptrace/fsm"
 	"github.com/tcptrace/tcptrace/reassembly"
 )
 
@@ -493,4 +495,47 @@ func TestWriteJSONMarshalIndent(t *testing.T) {
 	if len(conns) < 100 {
 		t.Errorf("only %d connections from pcaps/", len(conns))
 	}
+}
+
+// TestHolesForgotten: a sender whose segments leave six holes open at once
+// (loss before the capture point) has two forgotten, then a retransmission
+// fills the oldest: tcptrace counts it as retransmitted (Ostermann's tool,
+// keeping every range, as new), and the record says so, in holes_forgotten
+// and a note, the same from both encoders.
+func TestHolesForgotten(t *testing.T) {
+	var got *reassembly.Flow
+	tb := reassembly.NewTable(reassembly.DefaultConfig(), func(f *reassembly.Flow) { got = f })
+	cli, srv := netip.MustParseAddrPort("192.0.2.1:40000"), netip.MustParseAddrPort("198.51.100.2:80")
+	ts := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	frame := uint64(0)
+	send := func(from, to netip.AddrPort, s fsm.Segment) {
+		frame++
+		ts = ts.Add(time.Millisecond)
+		tb.Observe(ts, from, to, s, reassembly.Meta{Frame: frame, WireLen: 54 + s.Len, IPLen: 40 + s.Len})
+	}
+	const isnC, isnS = 1000, 5000
+	send(cli, srv, fsm.Segment{Flags: fsm.FlagSYN, Seq: isnC, Window: 1000})
+	send(srv, cli, fsm.Segment{Flags: fsm.FlagSYN | fsm.FlagACK, Seq: isnS, Ack: isnC + 1, Window: 1000})
+	send(cli, srv, fsm.Segment{Flags: fsm.FlagACK, Seq: isnC + 1, Ack: isnS + 1, Window: 1000})
+	for i := range 7 { // 1-101, 201-301, ... 1201-1301: holes at 101, 301, ..., 1101
+		send(cli, srv, fsm.Segment{Flags: fsm.FlagACK, Seq: isnC + 1 + fsm.Seq(200*i), Ack: isnS + 1, Len: 100, Window: 1000})
+	}
+	send(cli, srv, fsm.Segment{Flags: fsm.FlagACK, Seq: isnC + 101, Ack: isnS + 1, Len: 100, Window: 1000}) // fills the first hole
+	tb.Flush(ts)
+	if got == nil {
+		t.Fatal("no flow")
+	}
+	st := &got.Half[fsm.DirClient].Stats
+	if st.HolesDropped != 2 || st.RetransBytes != 100 || st.UniqueBytes != 700 {
+		t.Errorf("holes dropped %d, retransmitted %d, unique %d; want 2, 100, 700", st.HolesDropped, st.RetransBytes, st.UniqueBytes)
+	}
+	c := NewConnection(got)
+	if q := c.Quality.Client; q.HolesForgotten != 2 || len(c.Quality.Notes) != 1 || c.Quality.Notes[0] != "client"+noteHolesForgotten {
+		t.Errorf("quality %+v, notes %q", q, c.Quality.Notes)
+	}
+	var e connEncoder
+	checkEncoding(t, "holes", &e, &c)
+	checkEncoder(t, "holes flow", &c, func(dst []byte, typed, indent bool, prefix string) []byte {
+		return e.appendFlow(dst, got, typed, indent, prefix)
+	})
 }

@@ -261,7 +261,7 @@ func (e *connEncoder) flowQuality(f *reassembly.Flow) {
 	e.dirQuality(&q[fsm.DirServer])
 	notes := oneSided || f.Conn.Midstream
 	for d := range q {
-		notes = notes || q[d].CaptureLossBytes > 0 || q[d].SuperSegments > 0
+		notes = notes || q[d].CaptureLossBytes > 0 || q[d].SuperSegments > 0 || q[d].HolesForgotten > 0
 	}
 	if notes {
 		e.key("notes")
@@ -282,6 +282,10 @@ func (e *connEncoder) flowQuality(f *reassembly.Flow) {
 			if q[d].SuperSegments > 0 {
 				e.elem()
 				e.b = appendJSONString2(e.b, fsm.Dir(d).String(), noteSuperSegments)
+			}
+			if q[d].HolesForgotten > 0 {
+				e.elem()
+				e.b = appendJSONString2(e.b, fsm.Dir(d).String(), noteHolesForgotten)
 			}
 		}
 		e.close(']')

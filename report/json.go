@@ -482,6 +482,7 @@ type DirQuality struct {
 	UnresolvedGapBytes uint64 `json:"unresolved_gap_bytes"`
 	SuperSegments      uint64 `json:"super_segments"`
 	MaxSuperSegment    uint32 `json:"max_super_segment,omitempty"`
+	HolesForgotten     uint64 `json:"holes_forgotten,omitempty"`
 }
 
 // Quality says how far the capture can be trusted for this connection, and
@@ -560,6 +561,7 @@ func dirQuality(h *reassembly.Half) DirQuality {
 		NetworkLossEvents: s.NetworkLossEvents, NetworkLossBytes: s.NetworkLossBytes,
 		Reordered: s.Reordered, UnresolvedGapBytes: h.UnresolvedGapBytes(),
 		SuperSegments: s.SuperSegments, MaxSuperSegment: s.MaxSuperSegment,
+		HolesForgotten: s.HolesDropped,
 	}
 }
 
@@ -588,16 +590,22 @@ func quality(f *reassembly.Flow) Quality {
 		if dq.SuperSegments > 0 {
 			q.Notes = append(q.Notes, d.String()+noteSuperSegments)
 		}
+		if dq.HolesForgotten > 0 {
+			q.Notes = append(q.Notes, d.String()+noteHolesForgotten)
+		}
 	}
 	return q
 }
 
-// The capture-quality notes; the last two follow a direction's name.
+// The capture-quality notes; the last three follow a direction's name.
 const (
 	noteOneSided      = "one-sided capture: RTT, initial window, ACK-based verdicts (duplicate_ack, ack_lost_segment, spurious and fast retransmission) and capture-loss accounting need both directions"
 	noteMidstream     = "started mid-stream: relative sequence numbers count from the first segment seen, windows are unscaled, no handshake RTT"
 	noteCaptureLoss   = ": data acknowledged but not captured (capture loss, not network loss): lost_segment and ack_lost_segment verdicts there describe the capture point"
 	noteSuperSegments = ": segments larger than the peer's MSS (TSO/GSO/GRO at the capture point): segment sizes and window_full describe the capture point, not the wire"
+	// The sequence-space summary keeps 4 holes a direction (bounded
+	// memory); Ostermann's tcptrace keeps every range.
+	noteHolesForgotten = ": more holes in the sequence space open at once than tcptrace keeps (4): bytes that later filled a forgotten one count as retransmitted, so unique_bytes is low and retransmitted_bytes high by up to what they held"
 )
 
 // PacketLines writes -T packets: one JSON object per TCP frame, in frame
