@@ -349,6 +349,8 @@ func TestDecodeAllocs(t *testing.T) {
 		{"geneve", capture.LinkTypeEthernet, geneve},
 		{"juniper", capture.LinkTypeJuniperEther, juniperEther},
 		{"ipoib", capture.LinkTypeIPoIB, ipoibIPv4},
+		{"cisco hdlc on ppp", capture.LinkTypePPP, chdlcIPv4},
+		{"fabricpath", capture.LinkTypeEthernet, fabricPath},
 		{"malformed", capture.LinkTypeEthernet, patch(ethIPv4SYN, 14, 0x44)},
 		{"lying option", capture.LinkTypeEthernet, optLenZero},
 	}

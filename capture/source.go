@@ -152,15 +152,15 @@ type Source struct {
 	origLowAt               int64
 	origLowWhat             string
 	origLowOrig, origLowCap uint32
-	// pcap records that captured more than the file's snaplen: how many,
-	// and the first one's offset and captured length.
 	// clamped counts pcapng timestamps outside what int64 Unix
 	// nanoseconds hold, clampedAt the byte offset of the first.
 	clamped   uint64
 	clampedAt int64
 	// pcap records whose fraction of a second is a second or more.
-	fracOver    uint64
-	fracOverAt  int64
+	fracOver   uint64
+	fracOverAt int64
+	// pcap records that captured more than the file's snaplen: how many,
+	// and the first one's offset and captured length.
 	overSnap    uint64
 	overSnapAt  int64
 	overSnapLen uint32

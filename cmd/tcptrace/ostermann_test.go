@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/tcptrace/tcptrace/report"
@@ -52,9 +53,13 @@ func TestStatsMatchOstermann(t *testing.T) {
 	ostermann := needTool(t, "tcptrace")
 	seen := make(map[int]int)
 	var compared, differ int
-	for _, file := range captures(t) {
+	files := captures(t)
+	var ran atomic.Int64
+	checkUnreadable(t, "tcptrace", files, &ran)
+	for _, file := range files {
 		short := strings.TrimPrefix(strings.TrimPrefix(file, "../../../shared/"), "../../")
 		t.Run(short, func(t *testing.T) {
+			ran.Add(1)
 			if unlike(t, file, "ostermann") {
 				return
 			}

@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/tcptrace/tcptrace/report"
@@ -128,7 +130,7 @@ func isCapture(name string) bool {
 // peerOutput runs a peer tool on file and returns its standard output.
 // Other projects' suites hold files made to crash parsers (tcpdump's
 // *-oobr and *_asan regression files) and link types a peer does not read:
-// Ostermann's tcptrace dies of a segmentation fault on some 200 of them
+// Ostermann's tcptrace dies of a segmentation fault on 201 of them
 // (802.11 with radiotap among them), and tshark exits 2 on DSA tags, link
 // types it does not know and damaged headers. On such a suite file a
 // failed peer leaves nothing to compare: it is logged and ok is false. On
@@ -146,12 +148,53 @@ func peerOutput(t *testing.T, file string, cmd *exec.Cmd, partial bool) (out []b
 	if partial && len(out) > 0 && !crashed {
 		return out, true
 	}
+	tool := filepath.Base(cmd.Path)
 	if strings.HasPrefix(file, suitesDir+"/") {
-		t.Logf("not compared: %s fails on this file: %v", filepath.Base(cmd.Path), err)
+		t.Logf("not compared: %s fails on this file: %v", tool, err)
+		unreadable.Lock()
+		unreadable.by[tool][file] = true
+		unreadable.Unlock()
 		return nil, false
 	}
-	t.Fatalf("%s %s: %v", filepath.Base(cmd.Path), file, err)
+	t.Fatalf("%s %s: %v", tool, file, err)
 	return nil, false
+}
+
+// peerUnreadable is how many suite files each peer fails on (peerOutput),
+// by the name of its binary: tshark exits 2 on 14, Ostermann's tcptrace
+// dies of a segmentation fault on 201. checkUnreadable holds
+// each test that leaves them out to that number, so a peer failing on
+// more files (an upgrade, a wrong argument) fails the test instead of
+// comparing less.
+var peerUnreadable = map[string]int{"tshark": 14, "tcptrace": 201}
+
+// unreadable records the suite files each peer failed on.
+var unreadable = struct {
+	sync.Mutex
+	by map[string]map[string]bool
+}{by: map[string]map[string]bool{"tshark": {}, "tcptrace": {}}}
+
+// checkUnreadable registers a check, run when t and its subtests are
+// done, that tool failed on exactly peerUnreadable[tool] of the files,
+// when all files ran (ran counts them: a -run pattern may pick a few) and
+// the suites are there.
+func checkUnreadable(t *testing.T, tool string, files []string, ran *atomic.Int64) {
+	t.Cleanup(func() {
+		if _, err := os.Stat(suitesDir); err != nil || int(ran.Load()) != len(files) {
+			return
+		}
+		unreadable.Lock()
+		defer unreadable.Unlock()
+		n := 0
+		for _, f := range files {
+			if unreadable.by[tool][f] {
+				n++
+			}
+		}
+		if n != peerUnreadable[tool] {
+			t.Errorf("%s failed on %d suite files, peerUnreadable says %d (see the test log for which)", tool, n, peerUnreadable[tool])
+		}
+	})
 }
 
 // needTool returns the path of a peer tool; it may skip only outside CI.
@@ -352,9 +395,13 @@ func byteDeviation(file string) (string, bool) {
 // (Teredo's heuristic dissector is off).
 func TestCountsMatchTshark(t *testing.T) {
 	tshark := needTool(t, "tshark")
-	for _, file := range captures(t) {
+	files := captures(t)
+	var ran atomic.Int64
+	checkUnreadable(t, "tshark", files, &ran)
+	for _, file := range files {
 		t.Run(strings.TrimPrefix(file, "../"), func(t *testing.T) {
 			t.Parallel()
+			ran.Add(1)
 			if unlike(t, file, "tshark") {
 				return
 			}

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -160,10 +161,14 @@ func TestVerdictsMatchTshark(t *testing.T) {
 	tshark := needTool(t, "tshark")
 	tally := &seqTally{hits: make(map[int]int)}
 	t.Run("captures", func(t *testing.T) {
-		for _, file := range captures(t) {
+		files := captures(t)
+		var ran atomic.Int64
+		checkUnreadable(t, "tshark", files, &ran)
+		for _, file := range files {
 			short := strings.TrimPrefix(strings.TrimPrefix(file, "../../../shared/"), "../../")
 			t.Run(short, func(t *testing.T) {
 				t.Parallel()
+				ran.Add(1)
 				if unlike(t, file, "tshark") {
 					return
 				}
